@@ -1,0 +1,21 @@
+# certbench: data -> model -> train -> certify -> aggregate -> tables/figures.
+# `snakemake --cores 2` builds every table at the configured scale (default: the offline smoke scale).
+from snakemake.utils import min_version, validate
+
+min_version("8.0")
+
+configfile: "config/config.yaml"
+validate(config, "workflow/schemas/config.schema.yaml")
+
+report: "workflow/report/workflow.rst"
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/certify.smk"
+include: "workflow/rules/tables.smk"
+
+
+rule all:
+    input:
+        expand("tables/{table}.md", table=config["tables"]),
+    default_target: True

@@ -1,0 +1,153 @@
+"""Real datasets through torchvision (checksum-verified) and the offline stand-ins."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+from torch.utils.data import Dataset
+from torchvision import datasets as tvd
+from torchvision import transforms as T
+
+from bench.data import offline
+
+
+class DatasetNotFound(FileNotFoundError):
+    """Raised when a dataset's files are missing or fail their checksum."""
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    name: str
+    shape: tuple[int, int, int]
+    num_classes: int
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    how_to_get: str
+    stand_in_for: str | None = None  # offline stand-ins name the dataset they replace
+
+
+@dataclass(frozen=True)
+class _Entry:
+    spec: DatasetSpec
+    load: Callable[[DatasetSpec, str, Path, bool, bool], Dataset]
+
+
+def _cifar_augment(shape) -> list:
+    return [T.RandomCrop(shape[1], padding=4), T.RandomHorizontalFlip()]
+
+
+def _torchvision(cls, split_kw: Callable[[str], dict], augment_fn=None):
+    """Loader for a torchvision dataset class; torchvision verifies the MD5 of every file."""
+
+    def load(spec: DatasetSpec, split: str, root: Path, download: bool, augment: bool) -> Dataset:
+        steps = (augment_fn(spec.shape) if augment and augment_fn and split == "train" else [])
+        transform = T.Compose(steps + [T.ToTensor()])
+        folder = root / spec.name
+        try:
+            return cls(str(folder), download=download, transform=transform, **split_kw(split))
+        except RuntimeError as err:  # torchvision: "Dataset not found or corrupted"
+            raise DatasetNotFound(_missing_message(spec, folder, err)) from err
+
+    return load
+
+
+def _image_folder(subdir: str, size: int):
+    def load(spec: DatasetSpec, split: str, root: Path, download: bool, augment: bool) -> Dataset:
+        folder = root / spec.name / subdir.format(split=split)
+        if not folder.is_dir():
+            raise DatasetNotFound(_missing_message(spec, folder, None))
+        steps = ([T.RandomResizedCrop(size), T.RandomHorizontalFlip()] if augment and split == "train"
+                 else [T.Resize(int(size * 1.143)), T.CenterCrop(size)])
+        return tvd.ImageFolder(str(folder), transform=T.Compose(steps + [T.ToTensor()]))
+
+    return load
+
+
+def _imagenet(spec: DatasetSpec, split: str, root: Path, download: bool, augment: bool) -> Dataset:
+    folder = root / spec.name
+    steps = ([T.RandomResizedCrop(224), T.RandomHorizontalFlip()] if augment and split == "train"
+             else [T.Resize(256), T.CenterCrop(224)])
+    try:  # torchvision checks the MD5 of the ILSVRC2012 archives before parsing them
+        return tvd.ImageNet(str(folder), split="train" if split == "train" else "val",
+                            transform=T.Compose(steps + [T.ToTensor()]))
+    except (RuntimeError, FileNotFoundError) as err:
+        raise DatasetNotFound(_missing_message(spec, folder, err)) from err
+
+
+def _offline_digits(spec: DatasetSpec, split: str, root: Path, download: bool, augment: bool):
+    return offline.digits(split, spec.shape)
+
+
+def _missing_message(spec: DatasetSpec, folder: Path, err: Exception | None) -> str:
+    cause = f" ({err})" if err else ""
+    return (f"dataset '{spec.name}' is missing or corrupted under {folder}{cause}.\n"
+            f"How to get it: {spec.how_to_get}\n"
+            f"Or run the offline default instead: --config scale=smoke.")
+
+
+_DOWNLOAD = ("set `allow_download: true` in config/config.yaml (or pass --config allow_download=true) "
+             "and torchvision downloads and MD5-checks it into data_root")
+_CIFAR_MEAN, _CIFAR_STD = (0.4914, 0.4822, 0.4465), (0.2023, 0.1994, 0.2010)
+_IMAGENET_MEAN, _IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+# Pixel statistics of the digits train split (measured once; any fixed constant would do).
+_DIGITS_MEAN, _DIGITS_STD = 0.3051, 0.3760
+_DIGITS_HOW = "bundled with scikit-learn (sklearn.datasets.load_digits); nothing to download"
+
+_ENTRIES: dict[str, _Entry] = {
+    "mnist": _Entry(DatasetSpec("mnist", (1, 28, 28), 10, (0.1307,), (0.3081,), _DOWNLOAD),
+                    _torchvision(tvd.MNIST, lambda s: {"train": s == "train"})),
+    "fashion_mnist": _Entry(DatasetSpec("fashion_mnist", (1, 28, 28), 10, (0.2860,), (0.3530,), _DOWNLOAD),
+                            _torchvision(tvd.FashionMNIST, lambda s: {"train": s == "train"})),
+    "cifar10": _Entry(DatasetSpec("cifar10", (3, 32, 32), 10, _CIFAR_MEAN, _CIFAR_STD, _DOWNLOAD),
+                      _torchvision(tvd.CIFAR10, lambda s: {"train": s == "train"}, _cifar_augment)),
+    "svhn": _Entry(DatasetSpec("svhn", (3, 32, 32), 10, (0.438, 0.444, 0.473), (0.198, 0.201, 0.197),
+                               _DOWNLOAD),
+                   _torchvision(tvd.SVHN, lambda s: {"split": s}, _cifar_augment)),
+    "stl10": _Entry(DatasetSpec("stl10", (3, 96, 96), 10, (0.4467, 0.4398, 0.4066),
+                                (0.2603, 0.2566, 0.2713), _DOWNLOAD),
+                    _torchvision(tvd.STL10, lambda s: {"split": s}, _cifar_augment)),
+    "tinyimagenet": _Entry(
+        DatasetSpec("tinyimagenet", (3, 64, 64), 200, (0.4802, 0.4481, 0.3975), (0.2302, 0.2265, 0.2262),
+                    "unpack tiny-imagenet-200.zip into data_root/tinyimagenet/ and arrange val/ as one "
+                    "folder per class (val/<wnid>/*.JPEG, from val_annotations.txt)"),
+        _image_folder("tiny-imagenet-200/{split}", 64)),
+    "imagenet": _Entry(
+        DatasetSpec("imagenet", (3, 224, 224), 1000, _IMAGENET_MEAN, _IMAGENET_STD,
+                    "place ILSVRC2012_img_train.tar, ILSVRC2012_img_val.tar and ILSVRC2012_devkit_t12.tar.gz "
+                    "in data_root/imagenet/ (licence required: image-net.org); torchvision checks their MD5"),
+        _imagenet),
+    "digits": _Entry(DatasetSpec("digits", (1, 8, 8), 10, (_DIGITS_MEAN,), (_DIGITS_STD,), _DIGITS_HOW),
+                     _offline_digits),
+    "digits_as_cifar10": _Entry(
+        DatasetSpec("digits_as_cifar10", (3, 32, 32), 10, (_DIGITS_MEAN,) * 3, (_DIGITS_STD,) * 3,
+                    _DIGITS_HOW, stand_in_for="cifar10"),
+        _offline_digits),
+}
+
+DATASETS = tuple(_ENTRIES)
+
+
+def dataset_spec(name: str) -> DatasetSpec:
+    if name not in _ENTRIES:
+        raise KeyError(f"unknown dataset '{name}'; known: {', '.join(DATASETS)}")
+    return _ENTRIES[name].spec
+
+
+def load_dataset(name: str, split: str, root: str | Path = "data", download: bool = False,
+                 augment: bool = False) -> Dataset:
+    """Load ``split`` ('train' or 'test') of dataset ``name`` from ``root``.
+
+    Raises ``DatasetNotFound`` naming the missing folder and how to obtain the data.
+    """
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    entry = _ENTRIES[dataset_spec(name).name]
+    return entry.load(entry.spec, split, Path(root), download, augment)
+
+
+def stack(dataset: Dataset, indices) -> tuple[torch.Tensor, torch.Tensor]:
+    """Materialise ``dataset[i]`` for ``indices`` as two tensors (images, labels)."""
+    items = [dataset[int(i)] for i in indices]
+    return torch.stack([x for x, _ in items]), torch.tensor([int(y) for _, y in items])

@@ -1,0 +1,45 @@
+"""Model registry: name -> builder(spec) -> nn.Module taking [0, 1] pixels.
+
+Every model starts with the dataset's normalisation, as in Cohen et al. (2019), so that
+Gaussian noise and perturbation balls are measured in pixel space.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+from torch import nn
+
+from bench.data import DatasetSpec
+from bench.models.cnn import cnn_small
+from bench.models.resnet_cifar import resnet_cifar
+
+
+class Normalize(nn.Module):
+    def __init__(self, mean, std):
+        super().__init__()
+        self.register_buffer("mean", torch.tensor(mean).view(1, -1, 1, 1))
+        self.register_buffer("std", torch.tensor(std).view(1, -1, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std
+
+
+_BUILDERS: dict[str, Callable[[DatasetSpec], nn.Module]] = {
+    "cnn_small": lambda s: cnn_small(s.shape, s.num_classes),
+    "resnet20": lambda s: resnet_cifar(20, s.shape[0], s.num_classes),
+    "resnet110": lambda s: resnet_cifar(110, s.shape[0], s.num_classes),
+}
+
+MODELS = tuple(_BUILDERS)
+
+
+def build_model(name: str, spec: DatasetSpec) -> nn.Module:
+    """Build model ``name`` for the inputs and classes of dataset ``spec``."""
+    if name not in _BUILDERS:
+        raise KeyError(f"unknown model '{name}'; known: {', '.join(MODELS)}")
+    return nn.Sequential(Normalize(spec.mean, spec.std), _BUILDERS[name](spec))
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

@@ -1,0 +1,1 @@
+"""Table and figure builders. They read only ``results/`` and ``bench.reference``: never training code."""

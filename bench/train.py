@@ -1,0 +1,121 @@
+"""The single training engine shared by every method.
+
+Deterministic: the model is initialised from ``seed`` and every epoch draws its data order and its
+noise from generators seeded by (seed, epoch), so a run resumed from the checkpoint of epoch k
+continues exactly as the uninterrupted run would. The checkpoint is rewritten atomically after
+every epoch; ``model.pt`` (weights + run metadata) is written once at the end.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import pandas as pd
+import torch
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from bench.data import dataset_spec, load_dataset
+from bench.io import atomic_torch_save, atomic_write_text, load_checkpoint, resolve_device
+from bench.methods import TrainContext, get_method
+from bench.models import build_model
+
+log = logging.getLogger(__name__)
+CHECKPOINT, FINAL, METRICS = "checkpoint.pt", "model.pt", "metrics.csv"
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """Optimisation protocol: SGD with momentum and a step learning-rate decay."""
+    epochs: int
+    batch_size: int
+    lr: float
+    momentum: float
+    weight_decay: float
+    lr_step_epochs: int
+    lr_gamma: float
+    augment: bool = False
+    num_workers: int = 0
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    dataset: str
+    model: str
+    method: str
+    seed: int
+    sigma: float | None = None
+
+
+def epoch_seed(seed: int, epoch: int, stream: int = 0) -> int:
+    """A distinct, reproducible seed per (run seed, epoch, stream)."""
+    return (seed * 1_000_003 + epoch) * 7 + stream
+
+
+def train(run: RunSpec, settings: TrainSettings, out_dir: str | Path, data_root: str | Path = "data",
+          download: bool = False, device: str = "auto", progress: bool = True) -> Path:
+    """Train ``run`` under ``settings`` into ``out_dir``; resume from its checkpoint if one exists."""
+    out_dir, dev = Path(out_dir), resolve_device(device)
+    if dev.type == "cpu":
+        torch.use_deterministic_algorithms(True)
+    method, spec = get_method(run.method), dataset_spec(run.dataset)
+    train_set = load_dataset(run.dataset, "train", data_root, download, settings.augment)
+
+    torch.manual_seed(run.seed)
+    model = build_model(run.model, spec).to(dev)
+    optimizer = torch.optim.SGD(model.parameters(), lr=settings.lr, momentum=settings.momentum,
+                                weight_decay=settings.weight_decay)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, settings.lr_step_epochs, settings.lr_gamma)
+    start, history = 0, []
+    identity = {"run": asdict(run), "settings": asdict(settings)}
+    state = load_checkpoint(out_dir / CHECKPOINT, dev) if (out_dir / CHECKPOINT).exists() else None
+    if state is not None and state["identity"] != identity:
+        log.warning("ignoring %s: it was written for another run or other settings", out_dir / CHECKPOINT)
+        state = None
+    if state is not None:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        start, history = state["epoch"], state["history"]
+        log.info("resuming %s from epoch %d of %d", out_dir, start, settings.epochs)
+
+    for epoch in range(start, settings.epochs):
+        began = time.perf_counter()
+        loader = DataLoader(train_set, settings.batch_size, shuffle=True, drop_last=False,
+                            num_workers=settings.num_workers,
+                            generator=torch.Generator().manual_seed(epoch_seed(run.seed, epoch)))
+        noise = torch.Generator(dev).manual_seed(epoch_seed(run.seed, epoch, stream=1))
+        ctx = TrainContext(epoch, settings.epochs, noise, run.sigma)
+        model.train()
+        total, seen = 0.0, 0
+        bar = tqdm(loader, desc=f"epoch {epoch + 1}/{settings.epochs}", disable=not progress, leave=False)
+        for x, y in bar:
+            x, y = x.to(dev, non_blocking=True), y.to(dev, non_blocking=True)
+            loss = method.loss(model, x, y, ctx)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total, seen = total + loss.item() * len(y), seen + len(y)
+            bar.set_postfix(loss=f"{total / seen:.4f}")
+        lr = optimizer.param_groups[0]["lr"]
+        scheduler.step()
+        history.append({"epoch": epoch + 1, "loss": total / seen, "lr": lr,
+                        "seconds": round(time.perf_counter() - began, 3)})
+        log.info("epoch %d/%d loss %.4f lr %.4g", epoch + 1, settings.epochs, total / seen, lr)
+        atomic_torch_save({"identity": identity, "epoch": epoch + 1, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                           "scheduler": scheduler.state_dict(), "history": history}, out_dir / CHECKPOINT)
+        atomic_write_text(pd.DataFrame(history).to_csv(index=False), out_dir / METRICS)
+
+    atomic_torch_save({"state_dict": model.state_dict(), "meta": identity}, out_dir / FINAL)
+    return out_dir / FINAL
+
+
+def load_trained(path: str | Path, device: str | torch.device = "cpu") -> tuple[torch.nn.Module, RunSpec]:
+    """Rebuild a model written by ``train`` (weights only, no code executed) in eval mode."""
+    state = load_checkpoint(path, device)
+    run = RunSpec(**state["meta"]["run"])
+    model = build_model(run.model, dataset_spec(run.dataset)).to(device)
+    model.load_state_dict(state["state_dict"])
+    return model.eval(), run

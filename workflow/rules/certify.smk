@@ -1,0 +1,16 @@
+rule certify_smoothing:
+    """Randomized-smoothing CERTIFY of a trained model with its own sigma; one row per test point."""
+    input:
+        model="results/ckpt/" + RUN + "/model.pt",
+    output:
+        certificates="results/cert/" + RUN + "/smoothing.tsv",
+        provenance="results/cert/" + RUN + "/smoothing.json",
+    params:
+        settings=lambda w: settings("certify", w.scale, w.dataset),
+    log:
+        "logs/certify/" + RUN + ".log",
+    threads: config["threads"]
+    resources:
+        gpu=1,
+    script:
+        "../scripts/certify.py"

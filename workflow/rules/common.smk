@@ -1,0 +1,55 @@
+# Map table cells to run ids and run ids to config settings. A run id is a readable path:
+#   {scale}/{dataset}/{model}/{method}/sigma{sigma}/seed{seed}
+# where dataset and model are the ones actually used at that scale (stand-ins at smoke scale).
+from pathlib import Path
+
+import yaml
+
+REPO = Path(workflow.basedir)
+RUN = "{scale}/{dataset}/{model}/{method}/sigma{sigma}/seed{seed}"
+
+wildcard_constraints:
+    scale="smoke|paper",
+    sigma=r"\d+(\.\d+)?",
+    seed=r"\d+",
+
+
+def scale_config(scale):
+    return config["scales"][scale]
+
+
+def used(kind, name, scale):
+    """The dataset or model that stands in for ``name`` at ``scale`` (itself when none does)."""
+    return scale_config(scale)["stand_ins"].get(kind, {}).get(name, name)
+
+
+def settings(section, scale, dataset):
+    table = scale_config(scale)[section]
+    if dataset not in table:
+        raise WorkflowError(f"config: scales.{scale}.{section} has no settings for dataset '{dataset}'; "
+                            f"add scales.{scale}.{section}.{dataset} to config/config.yaml")
+    return table[dataset]
+
+
+def reference_rows(table):
+    ref = config["tables"][table]["reference"]
+    text = (REPO / "bench" / "reference" / f"{ref['paper']}.yaml").read_text()
+    return yaml.safe_load(text)["tables"][ref["table"]]["rows"]
+
+
+def table_certificates(table):
+    """Per-sample certificate files of every measured cell of ``table`` at the configured scale."""
+    spec, scale = config["tables"][table], config["scale"]
+    dataset, model = used("datasets", spec["dataset"], scale), used("models", spec["model"], scale)
+    for section in ("train", "certify"):
+        settings(section, scale, dataset)
+    return {(method, float(sigma)): f"results/cert/{scale}/{dataset}/{model}/{method}/sigma{sigma:g}/"
+                                    f"seed{config['seed']}/smoothing.tsv"
+            for method in spec["methods"] for sigma in spec["sigmas"]}
+
+
+for _table, _spec in config["tables"].items():
+    _unknown = set(_spec["methods"]) - set(reference_rows(_table))
+    if _unknown:
+        raise WorkflowError(f"config: tables.{_table}.methods has {sorted(_unknown)}, which are not rows of "
+                            f"that paper table; its rows are {sorted(reference_rows(_table))}")

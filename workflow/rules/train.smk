@@ -1,0 +1,13 @@
+rule train:
+    """Train one model of one table cell (bench.train + bench.methods.<method>); resumes after a kill."""
+    output:
+        model="results/ckpt/" + RUN + "/model.pt",
+    params:
+        settings=lambda w: settings("train", w.scale, w.dataset),
+    log:
+        "logs/train/" + RUN + ".log",
+    threads: config["threads"]
+    resources:
+        gpu=1,
+    script:
+        "../scripts/train.py"
