@@ -1,11 +1,13 @@
 # certbench: data -> model -> train -> certify -> aggregate -> tables/figures.
 # `snakemake --cores 2` builds every table at the configured scale (default: the offline smoke scale).
+from pathlib import Path
+
 from snakemake.utils import min_version, validate
 
 min_version("8.0")
 
-configfile: "config/config.yaml"
-validate(config, "workflow/schemas/config.schema.yaml")
+configfile: Path(workflow.basedir) / "config" / "config.yaml"  # --configfile adds or overrides
+validate(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
 
 report: "workflow/report/workflow.rst"
 

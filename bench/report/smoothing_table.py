@@ -12,6 +12,8 @@ from pathlib import Path
 import pandas as pd
 from tabulate import tabulate
 
+from bench.smoothing import certified_radius, clopper_pearson_lower
+
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,11 @@ def certified_accuracy(frame: pd.DataFrame, radius: float) -> float:
     ``>=`` as in Cohen et al.'s analysis code, so that radius 0 gives the smoothed clean accuracy.
     """
     return float(((frame["correct"] == 1) & (frame["radius"] >= radius)).mean())
+
+
+def max_radius_factor(n: int, alpha: float) -> float:
+    """R_max / sigma = Phi^-1(alpha^(1/n)): no radius beyond it can be certified with n samples."""
+    return certified_radius(clopper_pearson_lower(n, n, alpha), 1.0)
 
 
 def _cell(paper: float | None, measured: float | None) -> str:
@@ -62,6 +69,8 @@ def _describe_runs(runs: list[MeasuredRun], scale: str, scale_note: str) -> list
         f"- Certified test points per model: {', '.join(map(str, points))} ({subset}).",
         "- CERTIFY (Cohen et al.): " + "; ".join(f"n0={a}, n={b}, alpha={c}" for a, b, c in protocols)
         + "; each model certified with its training sigma.",
+        "- Largest radius these n can certify (all n draws agree): "
+        + "; ".join(f"{max_radius_factor(n, alpha):.2f} x sigma at n={n}" for _, n, alpha in protocols) + ".",
     ]
 
 

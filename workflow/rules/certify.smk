@@ -10,7 +10,7 @@ rule certify_smoothing:
     log:
         "logs/certify/" + RUN + ".log",
     threads: config["threads"]
-    resources:
-        gpu=1,
+    conda:
+        "../../envs/certbench.yaml"
     script:
         "../scripts/certify.py"

@@ -19,5 +19,7 @@ rule table_smoothing:
         repo=str(REPO),
     log:
         "logs/tables/{table}.log",
+    conda:
+        "../../envs/certbench.yaml"
     script:
         "../scripts/table_smoothing.py"

@@ -7,7 +7,7 @@ rule train:
     log:
         "logs/train/" + RUN + ".log",
     threads: config["threads"]
-    resources:
-        gpu=1,
+    conda:
+        "../../envs/certbench.yaml"
     script:
         "../scripts/train.py"

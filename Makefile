@@ -1,0 +1,23 @@
+# certbench: set-up, tests and benchmarks. The pipeline itself runs with `snakemake` (see README).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: setup test test-slow perf clean-results
+
+setup:  ## create .venv and install certbench with its test tools (about 2-3 minutes)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+
+test:  ## the default suite: fast CPU tests, the smoke DAG included
+	$(BIN)/python -m pytest -q
+
+test-slow:  ## long-running tests only
+	$(BIN)/python -m pytest -q -m slow
+
+perf:  ## speed ratios (certify vs raw inference throughput)
+	$(BIN)/python -m bench.perf.certify_throughput
+
+clean-results:  ## delete every checkpoint, certificate, log and generated table
+	rm -rf results logs .snakemake tables/*.md figures/*.png report.html

@@ -1,0 +1,1 @@
+"""Benchmarks that print speed ratios (run with `make perf`); timings are never asserted in tests."""

@@ -1,0 +1,39 @@
+"""Dataset registry: the offline stand-in, and the documented error for missing real data."""
+import pytest
+import torch
+
+from bench.data import DatasetNotFound, dataset_spec, load_dataset
+from bench.data.offline import TEST_SIZE, _split_indices
+
+
+def test_stand_in_matches_the_shape_of_the_dataset_it_replaces():
+    spec = dataset_spec("digits_as_cifar10")
+    assert spec.stand_in_for == "cifar10" and spec.shape == dataset_spec("cifar10").shape
+    test = load_dataset("digits_as_cifar10", "test")
+    x, y = test.tensors
+    assert x.shape == (TEST_SIZE, 3, 32, 32) and 0 <= x.min() and x.max() <= 1
+    assert set(y.tolist()) == set(range(10))
+    assert torch.equal(x[:, 0], x[:, 2])  # channel-replicated grey images
+
+
+def test_offline_split_is_fixed_and_disjoint():
+    train_idx, test_idx = _split_indices()
+    assert len(set(train_idx) & set(test_idx)) == 0 and len(train_idx) + len(test_idx) == 1797
+    assert torch.equal(load_dataset("digits", "train").tensors[0], load_dataset("digits", "train").tensors[0])
+
+
+@pytest.mark.parametrize("name, hint", [("cifar10", "allow_download"), ("mnist", "allow_download"),
+                                        ("imagenet", "ILSVRC2012_img_val.tar"),
+                                        ("tinyimagenet", "tiny-imagenet-200")])
+def test_missing_dataset_error_names_the_folder_and_how_to_get_it(tmp_path, name, hint):
+    with pytest.raises(DatasetNotFound) as info:
+        load_dataset(name, "test", root=tmp_path)
+    message = str(info.value)
+    assert str(tmp_path / name) in message and hint in message and "scale=smoke" in message
+
+
+def test_unknown_dataset_and_split_are_refused():
+    with pytest.raises(KeyError, match="cifar100"):
+        load_dataset("cifar100", "test")
+    with pytest.raises(ValueError, match="split"):
+        load_dataset("digits", "validation")

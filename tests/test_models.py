@@ -1,0 +1,27 @@
+"""Model registry: shapes, normalisation in the model, and parameter counts the papers state."""
+import pytest
+import torch
+
+from bench.data import dataset_spec
+from bench.models import MODELS, build_model, count_parameters
+
+
+@pytest.mark.parametrize("name, millions", [("resnet110", 1.7), ("resnet20", 0.27)])
+def test_cifar_resnet_parameter_counts_match_he_et_al(name, millions):
+    # He et al. (2016), Table 6: ResNet-20 has 0.27M parameters, ResNet-110 1.7M.
+    count = count_parameters(build_model(name, dataset_spec("cifar10")))
+    assert round(count / 1e6, 2 if millions < 1 else 1) == millions
+
+
+@pytest.mark.parametrize("name, dataset", [(m, d) for m in MODELS for d in ("digits_as_cifar10", "cifar10")]
+                         + [("cnn_small", "digits")])
+def test_models_map_pixels_to_class_logits(name, dataset):
+    spec = dataset_spec(dataset)
+    logits = build_model(name, spec).eval()(torch.rand(2, *spec.shape))
+    assert logits.shape == (2, spec.num_classes)
+
+
+def test_normalisation_is_the_first_layer():
+    model = build_model("cnn_small", dataset_spec("cifar10"))
+    x = torch.full((1, 3, 32, 32), 0.4914)
+    assert torch.allclose(model[0](x)[0, 0], torch.zeros(32, 32), atol=1e-6)
