@@ -20,7 +20,7 @@ def workdir(tmp_path_factory):
     from conftest import REPO
 
     work = tmp_path_factory.mktemp("workflow")
-    for item in ("Snakefile", "workflow", "config", "bench"):
+    for item in ("Snakefile", "workflow", "config", "bench", "envs"):
         copy = shutil.copytree if (REPO / item).is_dir() else shutil.copy
         copy(REPO / item, work / item)
     (work / "tiny.yaml").write_text(yaml.safe_dump(TINY))
