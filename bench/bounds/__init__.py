@@ -1,0 +1,107 @@
+"""Bound propagation for sequential ReLU networks over l_inf / l2 balls: one entry point, ``margin_bounds``.
+
+Every bound returns lower bounds on the margins z_y - z_m (m = 0..c-1; the y entry is 0) over the ball, so
+a point is certified when all margins but y's are positive. Bounds differ in where the ReLU input bounds
+come from ("ibp": interval propagation; "backward": a CROWN pass per layer) and in the lower slope of
+unstable ReLUs in the final backward pass (thesis sec. 3.3.1, 3.3.3, app. C.3, C.8):
+
+  ibp         intervals only                                   (Gowal et al. 2018)
+  crown_ibp   ibp intermediates, slope 1[u + l > 0]            (Zhang et al. 2020)
+  cap_ibp     ibp intermediates, slope u/(u - l)               (thesis app. C.12)
+  zero_ibp    ibp intermediates, slope 0
+  random_ibp  ibp intermediates, slope ~ U[0, 1]               ("RANDOM", thesis fig. 3.10)
+  ours        ibp intermediates, one projected sign-gradient step on the slope from U[0, 1] (eq. 3.3.24)
+  ours_7step  seven steps of size 0.1 (app. C.8, eq. C.8.7)
+  crown       backward intermediates, slope 1[u + l > 0] everywhere   (Zhang et al. 2018)
+  cap         backward intermediates, slope u/(u - l) everywhere      (Wong & Kolter 2018, exact dual,
+              without CAP's random projections)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from bench.bounds.ibp import ibp_margins, interval_bounds
+from bench.bounds.layers import UnsupportedLayer
+from bench.bounds.linear import backward_lower, backward_pre_bounds, bernoulli_rule, rule_slopes
+from bench.bounds.network import Ball, BoundedNet, margin_spec, worst_margin
+
+__all__ = ["BOUNDS", "Ball", "BoundedNet", "BoundSpec", "UnsupportedLayer", "margin_bounds", "margin_spec",
+           "interval_bounds", "robust_logits", "worst_margin"]
+
+
+@dataclass(frozen=True)
+class BoundSpec:
+    intermediate: str = "ibp"          # "ibp" or "backward"
+    slope: str | tuple | None = None   # final lower-slope rule; None = IBP only; ("pq", p, q) = Bernoulli
+    steps: int = 0                     # projected sign-gradient steps on the slope (OURS)
+    step_size: float = 1.0
+
+
+BOUNDS: dict[str, BoundSpec] = {
+    "ibp": BoundSpec(),
+    "crown_ibp": BoundSpec(slope="crown"),
+    "cap_ibp": BoundSpec(slope="adaptive"),
+    "zero_ibp": BoundSpec(slope="zero"),
+    "random_ibp": BoundSpec(slope="uniform"),
+    "ours": BoundSpec(slope="uniform", steps=1, step_size=1.0),
+    "ours_7step": BoundSpec(slope="uniform", steps=7, step_size=0.1),
+    "crown": BoundSpec(intermediate="backward", slope="crown"),
+    "cap": BoundSpec(intermediate="backward", slope="adaptive"),
+}
+
+
+def robust_logits(margins: torch.Tensor) -> torch.Tensor:
+    """Logits whose cross-entropy upper-bounds the worst-case loss: -margins (thesis eq. 3.3.14)."""
+    return -margins
+
+
+def _slope_rule(slope):
+    return bernoulli_rule(slope[1], slope[2]) if isinstance(slope, tuple) else slope
+
+
+def margin_bounds(model: nn.Module | BoundedNet, x: torch.Tensor, y: torch.Tensor, eps, bound: str | BoundSpec,
+                  norm: str = "linf", num_classes: int | None = None, generator: torch.Generator | None = None,
+                  with_ibp: bool = False):
+    """Lower bounds (batch, classes) on z_y - z_m over the ball around ``x``; differentiable in the weights.
+
+    With ``with_ibp`` also returns the IBP margins computed on the way (CROWN-IBP's beta mixing needs both).
+    """
+    spec_of = BOUNDS[bound] if isinstance(bound, str) else bound
+    net = model if isinstance(model, BoundedNet) else BoundedNet(model)
+    logits = net.record(x)
+    spec = margin_spec(y, num_classes or logits.shape[-1], x.dtype)
+    ball = Ball(x, eps, norm)
+    ibp, pre = ibp_margins(net, ball, spec)
+    if spec_of.slope is None:
+        return (ibp, ibp) if with_ibp else ibp
+    if spec_of.intermediate == "backward":
+        pre = backward_pre_bounds(net, ball, _slope_rule(spec_of.slope), generator)
+    slopes = rule_slopes(net, pre, _slope_rule(spec_of.slope), generator)
+    if spec_of.steps:
+        slopes = optimize_slopes(net, ball, spec, y, pre, slopes, spec_of.steps, spec_of.step_size)
+    margins = backward_lower(net, spec, len(net.layers), pre, slopes, ball)
+    return (margins, ibp) if with_ibp else margins
+
+
+def optimize_slopes(net, ball, spec, y, pre, slopes, steps, step_size):
+    """a <- Proj_[0,1](a - step * sign(grad_a CE(-margins(a), y))), thesis eq. 3.3.24 / C.8.7.
+
+    The search runs on detached bounds; the returned slopes are constants for the training gradient.
+    """
+    pre = {i: (lo.detach(), up.detach()) for i, (lo, up) in pre.items()}
+    with torch.enable_grad():
+        for _ in range(steps):
+            slopes = {i: a.detach().requires_grad_() for i, a in slopes.items()}
+            margins = backward_lower(net, spec.detach(), len(net.layers), pre, slopes, _detached(ball))
+            loss = F.cross_entropy(robust_logits(margins), y, reduction="sum")
+            grads = torch.autograd.grad(loss, list(slopes.values()))
+            slopes = {i: (a - step_size * g.sign()).clamp(0, 1).detach() for (i, a), g in zip(slopes.items(), grads)}
+    return slopes
+
+
+def _detached(ball: Ball) -> Ball:
+    return Ball(ball.x.detach(), ball.eps, ball.norm, ball.domain)

@@ -1,0 +1,116 @@
+"""Linear relaxation propagated backward: CROWN (Zhang et al. 2018), CROWN-IBP (Zhang et al. 2020),
+CAP (Wong & Kolter 2018) and the relaxations compared in thesis sec. 3.3 and app. C.3.
+
+An unstable ReLU (l < 0 < u) is bounded by
+  upper:  h(z) <= u/(u - l) * (z - l)             (the chord; optimal, thesis app. C.3.2)
+  lower:  h(z) >= a * z  for any a in [0, 1]      (the "lower slope" the methods differ in)
+Stable ReLUs are exact (slope 1 when active, 0 when dead). Backward propagation of coefficients ``A``
+picks, per entry, the lower relaxation where A >= 0 and the upper one where A < 0 (app. C.3.1), and the
+final linear function is minimised over the ball in closed form (eq. 3.3.15 with the dual norm).
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import torch
+
+from bench.bounds.layers import backward
+from bench.bounds.network import Ball, BoundedNet
+
+SPEC_CHUNK = 2048  # identity specs per backward pass when bounding intermediate layers
+
+
+def concretize(A: torch.Tensor, ball: Ball) -> torch.Tensor:
+    """min over the ball of A x' for A of shape (batch, specs, *input_shape)."""
+    A = A.flatten(2)
+    if ball.norm == "linf":
+        lower, upper = (t.flatten(1).unsqueeze(-1) for t in ball.box())
+        return (A.clamp(min=0) @ lower + A.clamp(max=0) @ upper).squeeze(-1)
+    return (A @ ball.x.flatten(1).unsqueeze(-1)).squeeze(-1) - ball.eps * A.norm(dim=-1)
+
+
+def upper_relaxation(lower: torch.Tensor, upper: torch.Tensor):
+    """Chord slope u+/(u+ - l-) and intercept -slope * l-; exact for stable neurons."""
+    pos, neg = upper.clamp(min=0), lower.clamp(max=0)
+    slope = pos / (pos - neg).clamp(min=1e-12)
+    return slope, -slope * neg
+
+
+# Lower-slope rules for unstable neurons: (lower, upper, generator) -> slope in [0, 1].
+def _crown(lower, upper, generator):  # CROWN / CROWN-IBP: 1[u+ + l- > 0]
+    return (upper + lower > 0).to(lower.dtype)
+
+
+def _adaptive(lower, upper, generator):  # CAP and CAP-IBP: the chord's slope u+/(u+ - l-)
+    return upper_relaxation(lower, upper)[0]
+
+
+def _zero(lower, upper, generator):
+    return torch.zeros_like(lower)
+
+
+def _uniform(lower, upper, generator):  # "RANDOM" of thesis fig. 3.10; also OURS' starting point
+    return torch.rand(lower.shape, generator=generator, device=lower.device, dtype=lower.dtype)
+
+
+def bernoulli_rule(p: float, q: float) -> Callable:
+    """Thesis sec. 3.3.3: a ~ Bernoulli(p) where |l| > |u|, Bernoulli(q) where |l| <= |u|."""
+    def rule(lower, upper, generator):
+        draw = torch.rand(lower.shape, generator=generator, device=lower.device, dtype=lower.dtype)
+        prob = torch.where(lower.abs() > upper.abs(), torch.full_like(lower, p), torch.full_like(lower, q))
+        return (draw < prob).to(lower.dtype)
+    return rule
+
+
+SLOPE_RULES: dict[str, Callable] = {"crown": _crown, "adaptive": _adaptive, "zero": _zero, "uniform": _uniform}
+
+
+def relax_relu(A, lower, upper, lower_slope):
+    """Backward step through a ReLU with input bounds [lower, upper]; returns (A_in, bias)."""
+    up_slope, up_bias = upper_relaxation(lower, upper)
+    low_slope = torch.where(lower >= 0, torch.ones_like(lower),
+                            torch.where(upper <= 0, torch.zeros_like(lower), lower_slope))
+    A_pos, A_neg = A.clamp(min=0), A.clamp(max=0)
+    A_in = A_pos * low_slope.unsqueeze(1) + A_neg * up_slope.unsqueeze(1)
+    return A_in, (A_neg * up_bias.unsqueeze(1)).flatten(2).sum(-1)
+
+
+def backward_lower(net: BoundedNet, A: torch.Tensor, end: int, pre: dict, slopes: dict, ball: Ball):
+    """Lower bound over the ball of ``A @ (output of net.layers[:end])``.
+
+    ``pre[i]`` are the input bounds and ``slopes[i]`` the lower slopes (a tensor shaped like one input) of
+    every ReLU ``i < end``.
+    """
+    bias = A.new_zeros(A.shape[:2])
+    for i in reversed(range(end)):
+        if i in net.relus:
+            A, const = relax_relu(A, *pre[i], slopes[i])
+        else:
+            A, const = backward(net.layers[i], A, net.in_shapes[i], net.batch_stats.get(i))
+        bias = bias + const
+    return concretize(A, ball) + bias
+
+
+def rule_slopes(net: BoundedNet, pre: dict, rule, generator=None, end: int | None = None) -> dict:
+    rule = SLOPE_RULES[rule] if isinstance(rule, str) else rule
+    return {i: rule(*pre[i], generator) for i in net.relus if end is None or i < end}
+
+
+def backward_pre_bounds(net: BoundedNet, ball: Ball, rule, generator=None) -> dict:
+    """Input bounds of every ReLU by a backward pass from that layer (CROWN, CAP): tighter than IBP and far
+    costlier (two identity specs per neuron). ``rule`` names the lower slope used in every pass."""
+    pre = {}
+    for i in net.relus:
+        slopes = rule_slopes(net, pre, rule, generator, end=i)
+        shape = net.in_shapes[i]
+        n = math.prod(shape)
+        lower_parts, upper_parts = [], []
+        for start in range(0, n, SPEC_CHUNK):
+            eye = torch.eye(n, device=ball.x.device, dtype=ball.x.dtype)[start:start + SPEC_CHUNK]
+            spec = torch.cat([eye, -eye]).expand(ball.x.shape[0], -1, -1).reshape(ball.x.shape[0], -1, *shape)
+            bound = backward_lower(net, spec, i, pre, slopes, ball)
+            lower_parts.append(bound[:, :len(eye)])
+            upper_parts.append(-bound[:, len(eye):])
+        pre[i] = (torch.cat(lower_parts, 1).reshape(-1, *shape), torch.cat(upper_parts, 1).reshape(-1, *shape))
+    return pre
