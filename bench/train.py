@@ -20,6 +20,7 @@ from tqdm import tqdm
 from bench.data import dataset_spec, load_dataset
 from bench.io import atomic_torch_save, atomic_write_text, load_checkpoint, resolve_device
 from bench.methods import TrainContext, get_method
+from bench.methods.schedules import ramp_fraction
 from bench.models import build_model
 
 log = logging.getLogger(__name__)
@@ -28,7 +29,9 @@ CHECKPOINT, FINAL, METRICS = "checkpoint.pt", "model.pt", "metrics.csv"
 
 @dataclass(frozen=True)
 class TrainSettings:
-    """Optimisation protocol: SGD with momentum and a step learning-rate decay."""
+    """Optimisation protocol: SGD (with momentum) or Adam; the learning rate is multiplied by ``lr_gamma``
+    every ``lr_step_epochs`` epochs, or at each epoch of ``lr_milestones`` when given. Certified training
+    adds the eps schedule: ``warmup_epochs`` at eps = 0, then ``rampup_epochs`` of linear ramp-up."""
     epochs: int
     batch_size: int
     lr: float
@@ -38,6 +41,15 @@ class TrainSettings:
     lr_gamma: float
     augment: bool = False
     num_workers: int = 0
+    optimizer: str = "sgd"
+    lr_milestones: tuple[int, ...] = ()
+    warmup_epochs: int = 0
+    rampup_epochs: int = 0
+
+    def __post_init__(self):
+        object.__setattr__(self, "lr_milestones", tuple(self.lr_milestones))
+        if self.optimizer not in ("sgd", "adam"):
+            raise ValueError(f"optimizer must be 'sgd' or 'adam', got {self.optimizer!r}")
 
 
 @dataclass(frozen=True)
@@ -47,6 +59,7 @@ class RunSpec:
     method: str
     seed: int
     sigma: float | None = None
+    eps: float | None = None  # training radius (l_inf family)
 
 
 def epoch_seed(seed: int, epoch: int, stream: int = 0) -> int:
@@ -65,9 +78,7 @@ def train(run: RunSpec, settings: TrainSettings, out_dir: str | Path, data_root:
 
     torch.manual_seed(run.seed)
     model = build_model(run.model, spec).to(dev)
-    optimizer = torch.optim.SGD(model.parameters(), lr=settings.lr, momentum=settings.momentum,
-                                weight_decay=settings.weight_decay)
-    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, settings.lr_step_epochs, settings.lr_gamma)
+    optimizer, scheduler = make_optimizer(model, settings)
     start, history = 0, []
     identity = {"run": asdict(run), "settings": asdict(settings)}
     state = load_checkpoint(out_dir / CHECKPOINT, dev) if (out_dir / CHECKPOINT).exists() else None
@@ -87,12 +98,14 @@ def train(run: RunSpec, settings: TrainSettings, out_dir: str | Path, data_root:
                             num_workers=settings.num_workers,
                             generator=torch.Generator().manual_seed(epoch_seed(run.seed, epoch)))
         noise = torch.Generator(dev).manual_seed(epoch_seed(run.seed, epoch, stream=1))
-        ctx = TrainContext(epoch, settings.epochs, noise, run.sigma)
         model.train()
         total, seen = 0.0, 0
         bar = tqdm(loader, desc=f"epoch {epoch + 1}/{settings.epochs}", disable=not progress, leave=False)
-        for x, y in bar:
+        for batch, (x, y) in enumerate(bar):
             x, y = x.to(dev, non_blocking=True), y.to(dev, non_blocking=True)
+            ramp = ramp_fraction(epoch * len(loader) + batch, len(loader), settings.warmup_epochs,
+                                 settings.rampup_epochs)
+            ctx = TrainContext(epoch, settings.epochs, noise, run.sigma, run.eps, ramp)
             loss = method.loss(model, x, y, ctx)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -101,7 +114,7 @@ def train(run: RunSpec, settings: TrainSettings, out_dir: str | Path, data_root:
             bar.set_postfix(loss=f"{total / seen:.4f}")
         lr = optimizer.param_groups[0]["lr"]
         scheduler.step()
-        history.append({"epoch": epoch + 1, "loss": total / seen, "lr": lr,
+        history.append({"epoch": epoch + 1, "loss": total / seen, "lr": lr, "eps": (run.eps or 0.0) * ramp,
                         "seconds": round(time.perf_counter() - began, 3)})
         log.info("epoch %d/%d loss %.4f lr %.4g", epoch + 1, settings.epochs, total / seen, lr)
         atomic_torch_save({"identity": identity, "epoch": epoch + 1, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
@@ -110,6 +123,18 @@ def train(run: RunSpec, settings: TrainSettings, out_dir: str | Path, data_root:
 
     atomic_torch_save({"state_dict": model.state_dict(), "meta": identity}, out_dir / FINAL)
     return out_dir / FINAL
+
+
+def make_optimizer(model: torch.nn.Module, settings: TrainSettings):
+    if settings.optimizer == "adam":
+        optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
+    else:
+        optimizer = torch.optim.SGD(model.parameters(), lr=settings.lr, momentum=settings.momentum,
+                                    weight_decay=settings.weight_decay)
+    if settings.lr_milestones:
+        return optimizer, torch.optim.lr_scheduler.MultiStepLR(optimizer, list(settings.lr_milestones),
+                                                               settings.lr_gamma)
+    return optimizer, torch.optim.lr_scheduler.StepLR(optimizer, settings.lr_step_epochs, settings.lr_gamma)
 
 
 def load_trained(path: str | Path, device: str | torch.device = "cpu") -> tuple[torch.nn.Module, RunSpec]:

@@ -89,7 +89,9 @@ def test_intermediate_bounds_contain_sampled_activations(seed):
     (nn.BatchNorm2d(3).eval(), (3, 4, 4)),
     (Normalize((0.1, 0.2, 0.3), (0.5, 0.4, 0.3)), (3, 4, 4)),
 ])
-def test_layer_rules_are_exact_for_affine_layers(layer, shape):
+@pytest.mark.parametrize("dense_limit", [0, 1 << 22], ids=["conv_transpose", "dense"])
+def test_layer_rules_are_exact_for_affine_layers(layer, shape, dense_limit, monkeypatch):
+    monkeypatch.setattr("bench.bounds.layers.DENSE_LIMIT", dense_limit)
     torch.manual_seed(0)
     layer = layer.double()
     z = torch.randn(2, *shape, dtype=torch.float64)

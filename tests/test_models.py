@@ -25,3 +25,17 @@ def test_normalisation_is_the_first_layer():
     model = build_model("cnn_small", dataset_spec("cifar10"))
     x = torch.full((1, 3, 32, 32), 0.4914)
     assert torch.allclose(model[0](x)[0, 0], torch.zeros(32, 32), atol=1e-6)
+
+
+@pytest.mark.parametrize("name, dataset, count", [("4c3f", "cifar10", 2466858), ("4c3f", "mnist", 1974762),
+                                                  ("6c2f", "cifar10", 2250378)])
+def test_certified_conv_nets_match_thesis_table_3_2(name, dataset, count):
+    # Thesis Table 3.2 lists each model's parameter count.
+    assert count_parameters(build_model(name, dataset_spec(dataset))) == count
+
+
+def test_medium_is_4c3f_and_cnn7_has_batchnorm():
+    spec = dataset_spec("cifar10")
+    medium, c4f3 = build_model("medium", spec), build_model("4c3f", spec)
+    assert [tuple(p.shape) for p in medium.parameters()] == [tuple(p.shape) for p in c4f3.parameters()]
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in build_model("cnn7", spec).modules())

@@ -10,12 +10,15 @@ Shapes: ``A`` is (batch, specs, *out_shape); ``l``/``u`` are (batch, *shape).
 """
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from bench.models import Normalize
 
+DENSE_LIMIT = 1 << 22  # conv layers with in * out entries below this are applied as a dense matrix backward
 AFFINE = (nn.Linear, nn.Conv2d, nn.Flatten, nn.BatchNorm2d, nn.BatchNorm1d, nn.AvgPool2d, Normalize)
 
 
@@ -110,9 +113,15 @@ def _backward_conv(op, A, in_shape):
         weight = A.new_full((channels_out, 1, *kernel), 1.0 / (kernel[0] * kernel[1]))
         bias, groups = None, channels_out
         stride, padding, dilation = _pair(op.stride or op.kernel_size), (0, 0), (1, 1)
-    out_pad = tuple(_output_padding(in_shape[1 + d], A.shape[3 + d], weight.shape[2 + d], stride[d], padding[d],
-                                    dilation[d]) for d in range(2))
-    flat = A.reshape(batch * specs, channels_out, height, width)
-    A_in = F.conv_transpose2d(flat, weight, None, stride, padding, out_pad, groups, dilation)
+    n_in, n_out = math.prod(in_shape), channels_out * height * width
+    if n_in * n_out <= DENSE_LIMIT:  # small layers: one matmul with the layer's dense matrix is much faster
+        basis = torch.eye(n_in, dtype=A.dtype, device=A.device).view(n_in, *in_shape)
+        dense = F.conv2d(basis, weight, None, stride, padding, dilation, groups).reshape(n_in, n_out)
+        A_in = A.reshape(batch, specs, n_out) @ dense.T
+    else:
+        out_pad = tuple(_output_padding(in_shape[1 + d], A.shape[3 + d], weight.shape[2 + d], stride[d], padding[d],
+                                        dilation[d]) for d in range(2))
+        flat = A.reshape(batch * specs, channels_out, height, width)
+        A_in = F.conv_transpose2d(flat, weight, None, stride, padding, out_pad, groups, dilation)
     const = (A.sum((-2, -1)) @ bias) if bias is not None else A.new_zeros(batch, specs)
     return A_in.reshape(batch, specs, *in_shape), const

@@ -15,9 +15,13 @@ from typing import Callable
 
 import torch
 
+from torch import nn
+
+from bench.bounds.ibp import interval_bounds
 from bench.bounds.layers import backward
 from bench.bounds.network import Ball, BoundedNet
 
+MIXING = (nn.Linear, nn.Conv2d, nn.AvgPool2d)  # affine layers that combine several inputs per output
 SPEC_CHUNK = 2048  # identity specs per backward pass when bounding intermediate layers
 
 
@@ -101,7 +105,12 @@ def backward_pre_bounds(net: BoundedNet, ball: Ball, rule, generator=None) -> di
     """Input bounds of every ReLU by a backward pass from that layer (CROWN, CAP): tighter than IBP and far
     costlier (two identity specs per neuron). ``rule`` names the lower slope used in every pass."""
     pre = {}
+    first = net.relus[0] if net.relus else None
+    if first is not None and ball.norm == "linf" and sum(isinstance(l, MIXING) for l in net.layers[:first]) <= 1:
+        pre[first] = interval_bounds(net, ball, first)[1]  # one mixing affine map of a box: intervals are exact
     for i in net.relus:
+        if i in pre:
+            continue
         slopes = rule_slopes(net, pre, rule, generator, end=i)
         shape = net.in_shapes[i]
         n = math.prod(shape)

@@ -1,7 +1,9 @@
 """Training-method registry: config name -> method object with ``loss(model, x, y, ctx)``.
 
-A method also names its ``family``: "smoothing" methods are certified by randomized smoothing
-(``bench.smoothing``) at their training sigma; later families add deterministic certifiers.
+A method names its ``family``: "smoothing" methods are certified by randomized smoothing (``bench.smoothing``)
+at their training sigma; "linf" methods train against an eps-ball and name the ``certifiers`` (bounds of
+``bench.bounds``) that verify them, their "own bound". Variants of one method are registered instances of
+its class with the schedules of the thesis (beta_start -> beta_end, kappa_start -> kappa_end).
 """
 from __future__ import annotations
 
@@ -11,7 +13,12 @@ from typing import Protocol
 import torch
 from torch import nn
 
+from bench.methods.cap import CAP
 from bench.methods.cohen import Cohen
+from bench.methods.crown_ibp import CrownIBP
+from bench.methods.ibp import IBP
+from bench.methods.ours import Ours
+from bench.methods.pgd_at import PGDTraining
 from bench.methods.standard import Standard
 
 
@@ -21,6 +28,9 @@ class TrainContext:
     epochs: int
     generator: torch.Generator  # the only source of randomness a loss may use
     sigma: float | None = None  # smoothing noise level of the run, when the family has one
+    eps: float | None = None  # target training radius of the run, when the family has one
+    ramp: float = 1.0  # schedule position in [0, 1]: eps_t = eps * ramp (thesis app. C.1)
+    norm: str = "linf"
 
 
 class Method(Protocol):
@@ -30,7 +40,27 @@ class Method(Protocol):
         ...
 
 
-METHODS: dict[str, Method] = {"standard": Standard(), "cohen": Cohen()}
+KAPPA_0 = (0.0, 0.0)  # thesis table C.2: kappa fixed at 0 instead of 1 -> 0
+METHODS: dict[str, Method] = {
+    "standard": Standard(),
+    "cohen": Cohen(),
+    "pgd": PGDTraining(),
+    "ibp": IBP(),
+    "ibp_kappa0": IBP(kappa=KAPPA_0),
+    "crown_ibp": CrownIBP(),  # beta 1 -> 1
+    "crown_ibp_kappa0": CrownIBP(kappa=KAPPA_0),
+    "crown_ibp_1to0": CrownIBP(beta=(1.0, 0.0)),
+    "crown_ibp_1to0_kappa0": CrownIBP(beta=(1.0, 0.0), kappa=KAPPA_0),
+    "cap": CAP(),
+    "cap_ibp": CrownIBP(bound="cap_ibp"),
+    "ours": Ours(),
+    "ours_kappa0": Ours(kappa=KAPPA_0),
+    "ours_1to0": Ours(beta=(1.0, 0.0)),
+    "ours_1to0_kappa0": Ours(beta=(1.0, 0.0), kappa=KAPPA_0),
+    "ours_7step_kappa0": Ours(kappa=KAPPA_0, bound="ours_7step"),
+    # thesis table C.1: lower slope ~ Bernoulli(p) where |l| > |u|, Bernoulli(q) elsewhere ("p/q")
+    **{f"crown_ibp_pq_{p:g}_{q:g}": CrownIBP(pq=(p, q)) for p, q in [(0, 0), (0, 0.25), (0, 0.5), (0.5, 1), (1, 1)]},
+}
 
 
 def get_method(name: str) -> Method:

@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from bench.data import DatasetSpec
+from bench.models.certified import ARCHITECTURES, conv_relu_net
 from bench.models.cnn import cnn_small
 from bench.models.resnet_cifar import resnet_cifar
 
@@ -29,6 +30,7 @@ _BUILDERS: dict[str, Callable[[DatasetSpec], nn.Module]] = {
     "cnn_small": lambda s: cnn_small(s.shape, s.num_classes),
     "resnet20": lambda s: resnet_cifar(20, s.shape[0], s.num_classes),
     "resnet110": lambda s: resnet_cifar(110, s.shape[0], s.num_classes),
+    **{name: (lambda s, name=name: conv_relu_net(name, s.shape, s.num_classes)) for name in ARCHITECTURES},
 }
 
 MODELS = tuple(_BUILDERS)

@@ -1,0 +1,101 @@
+"""Deterministic l_inf / l2 evaluation of a trained model: clean, PGD and verified accuracy per test point.
+
+Thesis sec. 3.3.4 protocol: standard error, 100-step PGD error (step eps/4, random start) and verified error
+"with the bound of each method". Every bound of ``bench.bounds`` named in ``certifiers`` is computed; a point
+counts as verified by the method's *own* bounds (its ``certifiers``) and, separately, by the *tightest*
+bound the suite computed (the best of all: each is sound, so their maximum is too). A bound that fails
+(raises, or returns a non-finite value) is a *verifier error* for that point, kept apart from "not certified".
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import pandas as pd
+import torch
+from tqdm import tqdm
+
+from bench.attacks import pgd
+from bench.bounds import BoundedNet, margin_bounds, worst_margin
+from bench.certify import test_indices
+from bench.data import load_dataset
+from bench.data.registry import stack
+from bench.io import atomic_write_json, atomic_write_text, file_sha256, resolve_device
+from bench.methods import get_method
+from bench.train import load_trained
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class VerifySettings:
+    certifiers: tuple[str, ...]
+    pgd_steps: int = 100
+    batch_size: int = 100
+    skip: int = 1
+    max_points: int | None = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "certifiers", tuple(self.certifiers))
+
+
+def verify_batch(model, x, y, eps, certifiers, norm, generator) -> dict[str, torch.Tensor]:
+    """Worst margin (NaN on verifier error) of each certifier for one batch."""
+    net, out = BoundedNet(model), {}
+    for name in certifiers:
+        try:
+            with torch.no_grad():  # OURS re-enables grad for its slope step only
+                margins = margin_bounds(net, x, y, eps, name, norm, generator=generator)
+            out[name] = worst_margin(margins.detach(), y)
+        except (RuntimeError, ValueError) as err:  # e.g. out of memory: an error, not "not certified"
+            log.error("certifier %s failed on a batch: %s", name, err)
+            out[name] = torch.full((len(x),), float("nan"), device=x.device)
+    return out
+
+
+def verify_model(model_path: str | Path, eps: float, settings: VerifySettings, out_tsv: str | Path,
+                 norm: str = "linf", seed: int = 0, data_root: str | Path = "data", download: bool = False,
+                 device: str = "auto", progress: bool = True) -> pd.DataFrame:
+    dev = resolve_device(device)
+    model, run = load_trained(model_path, dev)
+    own = get_method(run.method).certifiers if hasattr(get_method(run.method), "certifiers") else ()
+    certifiers = tuple(dict.fromkeys((*settings.certifiers, *own)))
+    test_set = load_dataset(run.dataset, "test", data_root, download)
+    indices = test_indices(len(test_set), settings.skip, settings.max_points)
+    generator = torch.Generator(dev).manual_seed(seed)
+    rows = []
+    for start in tqdm(range(0, len(indices), settings.batch_size), desc="verify", disable=not progress):
+        idx = indices[start:start + settings.batch_size]
+        x, y = (t.to(dev) for t in stack(test_set, idx))
+        began = time.perf_counter()
+        with torch.no_grad():
+            correct = model(x).argmax(1) == y
+        adv = pgd(model, x, y, eps, settings.pgd_steps, eps / 4, norm, generator) if eps > 0 else x
+        with torch.no_grad():
+            robust = (model(adv).argmax(1) == y) & correct
+        worst = verify_batch(model, x, y, eps, certifiers, norm, generator)
+        seconds = (time.perf_counter() - began) / len(idx)
+        for k, i in enumerate(idx):
+            row = {"idx": i, "label": int(y[k]), "correct": bool(correct[k]), "pgd_correct": bool(robust[k])}
+            for name, values in worst.items():
+                row[f"margin_{name}"] = float(values[k])
+            row["time"] = round(seconds, 6)
+            rows.append(row)
+    frame = summarize_rows(pd.DataFrame(rows), certifiers, own)
+    atomic_write_text(frame.to_csv(sep="\t", index=False), out_tsv)
+    atomic_write_json({"model": str(model_path), "model_sha256": file_sha256(model_path), "run": asdict(run),
+                       "eps": eps, "norm": norm, "seed": seed, "settings": asdict(settings),
+                       "own_certifiers": list(own)}, Path(out_tsv).with_suffix(".json"))
+    return frame
+
+
+def summarize_rows(frame: pd.DataFrame, certifiers, own) -> pd.DataFrame:
+    """Add verified_own / verified_tightest / verifier_error columns (a point must be correct to verify)."""
+    margins = frame[[f"margin_{name}" for name in certifiers]]
+    own_margins = frame[[f"margin_{name}" for name in own]] if own else margins.iloc[:, :0]
+    frame["verifier_error"] = margins.isna().any(axis=1)
+    frame["verified_tightest"] = frame["correct"] & (margins.max(axis=1) > 0)
+    frame["verified_own"] = frame["correct"] & (own_margins.max(axis=1) > 0) if own else False
+    return frame
