@@ -15,6 +15,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/certify.smk"
 include: "workflow/rules/tables.smk"
+include: "workflow/rules/linf.smk"
 
 
 rule all:

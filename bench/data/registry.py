@@ -124,6 +124,10 @@ _ENTRIES: dict[str, _Entry] = {
         DatasetSpec("digits_as_cifar10", (3, 32, 32), 10, (_DIGITS_MEAN,) * 3, (_DIGITS_STD,) * 3,
                     _DIGITS_HOW, stand_in_for="cifar10"),
         _offline_digits),
+    # native 8x8 in three channels: l_inf smoke runs, where exact dual (CAP) bounds must stay cheap
+    "digits_rgb8": _Entry(
+        DatasetSpec("digits_rgb8", (3, 8, 8), 10, (_DIGITS_MEAN,) * 3, (_DIGITS_STD,) * 3, _DIGITS_HOW),
+        _offline_digits),
 }
 
 DATASETS = tuple(_ENTRIES)

@@ -43,13 +43,13 @@ def max_radius_factor(n: int, alpha: float) -> float:
     return certified_radius(clopper_pearson_lower(n, n, alpha), 1.0)
 
 
-def _cell(paper: float | None, measured: float | None) -> str:
-    paper_text = "n/a" if paper is None else f"{paper:.2f}"
+def _cell(paper: float | None, measured: float | None, digits: int = 2) -> str:
+    paper_text = "n/a" if paper is None else f"{paper:.{digits}f}"
     if measured is None:
         return f"{paper_text} / not run yet"
     if paper is None:
-        return f"{paper_text} / {measured:.2f}"
-    return f"{paper_text} / {measured:.2f} ({measured - paper:+.2f})"
+        return f"{paper_text} / {measured:.{digits}f}"
+    return f"{paper_text} / {measured:.{digits}f} ({measured - paper:+.{digits}f})"
 
 
 def _describe_runs(runs: list[MeasuredRun], scale: str, scale_note: str) -> list[str]:

@@ -10,6 +10,9 @@ RUN = "{scale}/{dataset}/{model}/{method}/sigma{sigma}/seed{seed}"
 
 wildcard_constraints:
     scale="smoke|paper",
+    dataset=r"[^/]+",
+    model=r"[^/]+",
+    method=r"[^/]+",
     sigma=r"\d+(\.\d+)?",
     seed=r"\d+",
 
@@ -35,6 +38,10 @@ def reference_rows(table):
     ref = config["tables"][table]["reference"]
     text = (REPO / "bench" / "reference" / f"{ref['paper']}.yaml").read_text()
     return yaml.safe_load(text)["tables"][ref["table"]]["rows"]
+
+
+def tables_of(family):
+    return [name for name, spec in config["tables"].items() if spec.get("family", "smoothing") == family]
 
 
 def table_certificates(table):

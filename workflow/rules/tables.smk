@@ -5,6 +5,8 @@ REPORT_CODE = sorted(str(p) for p in (REPO / "bench" / "report").glob("*.py"))
 
 rule table_smoothing:
     """A randomized-smoothing paper table (paper numbers beside measured ones)."""
+    wildcard_constraints:
+        table="|".join(tables_of("smoothing")) or "^$",
     input:
         certificates=lambda w: list(table_certificates(w.table).values()),
         reference=lambda w: REPO / "bench" / "reference" / f"{config['tables'][w.table]['reference']['paper']}.yaml",
