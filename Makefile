@@ -16,8 +16,9 @@ test:  ## the default suite: fast CPU tests, the smoke DAG included
 test-slow:  ## long-running tests only
 	$(BIN)/python -m pytest -q -m slow
 
-perf:  ## speed ratios (certify vs raw inference throughput)
+perf:  ## speed ratios: certify vs raw inference throughput; IBP / CROWN-IBP / OURS step vs a standard step
 	$(BIN)/python -m bench.perf.certify_throughput
+	$(BIN)/python -m bench.perf.train_step
 
 clean-results:  ## delete every checkpoint, certificate, log and generated table
 	rm -rf results logs .snakemake tables/*.md figures/*.png report.html

@@ -10,6 +10,7 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from bench.data import DATASETS
+from bench.bounds import BOUNDS
 from bench.methods import METHODS
 from bench.models import MODELS
 
@@ -52,6 +53,7 @@ def test_schema_enums_match_the_registries(repo):
     assert defs["dataset"]["enum"] == list(DATASETS)
     assert defs["model"]["enum"] == list(MODELS)
     assert defs["method"]["enum"] == list(METHODS)
+    assert defs["bound"]["enum"] == list(BOUNDS)
 
 
 def test_snakemake_refuses_bad_config_before_any_job(repo, tmp_path):

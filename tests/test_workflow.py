@@ -7,11 +7,16 @@ import sys
 import pytest
 import yaml
 
+TINY_LINF_TRAIN = {"epochs": 2, "batch_size": 128, "lr": 0.001, "momentum": 0.0, "weight_decay": 0.0,
+                   "optimizer": "adam", "lr_step_epochs": 10, "lr_gamma": 0.5, "warmup_epochs": 0, "rampup_epochs": 1}
 TINY = {"scales": {"smoke": {
     "train": {"digits_as_cifar10": {"epochs": 2, "batch_size": 64, "lr": 0.05, "momentum": 0.9,
                                     "weight_decay": 1.0e-4, "lr_step_epochs": 10, "lr_gamma": 0.1}},
     "certify": {"digits_as_cifar10": {"n0": 20, "n": 200, "alpha": 0.001, "batch_size": 200, "skip": 50}},
-}}}
+    "train_linf": {"cifar10": TINY_LINF_TRAIN},
+    "verify": {"digits_rgb8": {"certifiers": ["ibp", "crown_ibp"], "pgd_steps": 10, "batch_size": 50,
+                               "skip": 10, "max_points": None}},
+}}, "tables": {"landscape_table3_6": {"methods": ["ours"]}}}
 
 
 @pytest.fixture(scope="module")
@@ -65,6 +70,22 @@ def test_editing_report_code_schedules_no_training_or_certification(workdir):
 
 def test_report_includes_the_table(workdir):
     snakemake(workdir, "tables/table2_cifar_l2.md")
-    snakemake(workdir, "--report", "report.html")
+    snakemake(workdir, "--report", "report.html", "tables/table2_cifar_l2.md")
     html = (workdir / "report.html").read_text(errors="replace")
     assert "table2_cifar_l2" in html
+
+
+def test_smoke_linf_table_builds_end_to_end(workdir):
+    snakemake(workdir, "tables/landscape_table3_6.md")
+    table = (workdir / "tables/landscape_table3_6.md").read_text()
+    assert "Scale: **smoke**" in table and "`digits_rgb8` for `cifar10`" in table
+    assert "Test points per cell: 40" in table
+    ours = [line for line in table.splitlines() if line.startswith("| ") and "| OURS " in line]
+    assert len(ours) == 5
+    for line in ours:
+        cells = [c.strip() for c in line.strip("|").split("|")][3:6]
+        assert all(re.fullmatch(r"\d+\.\d\d / \d+\.\d\d \([+-]\d+\.\d\d\)", c) for c in cells), cells
+    assert table.count("not run yet") == 5 * 5  # CROWN-IBP 1->0: three error cells and two measured-only ones
+    frame = workdir / "results/verify/smoke/digits_rgb8/small/ours/eps8_255/cifar10/seed0/eps8_255.tsv"
+    header = frame.read_text().splitlines()[0].split("\t")
+    assert {"margin_ibp", "margin_crown_ibp", "margin_ours", "verified_own", "verifier_error"} <= set(header)

@@ -72,8 +72,13 @@ def margin_bounds(model: nn.Module | BoundedNet, x: torch.Tensor, y: torch.Tenso
     """
     spec_of = BOUNDS[bound] if isinstance(bound, str) else bound
     net = model if isinstance(model, BoundedNet) else BoundedNet(model)
-    logits = net.record(x)
-    spec = margin_spec(y, num_classes or logits.shape[-1], x.dtype)
+    if net.needs_record():
+        net.record(x)
+    else:
+        net.in_shapes = []
+    if num_classes is None:
+        num_classes = net.layers[-1].out_features if isinstance(net.layers[-1], nn.Linear) else net.record(x).shape[-1]
+    spec = margin_spec(y, num_classes, x.dtype)
     ball = Ball(x, eps, norm)
     ibp, pre = ibp_margins(net, ball, spec)
     if spec_of.slope is None:

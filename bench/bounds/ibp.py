@@ -15,11 +15,15 @@ def interval_bounds(net: BoundedNet, ball: Ball, end: int | None = None):
     last pair bounds the output of layer ``end - 1``.
     """
     lower, upper = ball.box()
-    pre = {}
+    pre, shapes = {}, net.in_shapes or [None] * len(net.layers)
     for i, layer in enumerate(net.layers[:end]):
+        shapes[i] = tuple(lower.shape[1:])  # the interval pass doubles as the shape recording
         if i in net.relus:
             pre[i] = (lower, upper)
         lower, upper = interval(layer, lower, upper, net.batch_stats.get(i))
+    if end is not None and end < len(net.layers):
+        shapes[end] = tuple(lower.shape[1:])
+    net.in_shapes = shapes
     return pre, (lower, upper)
 
 

@@ -43,6 +43,11 @@ class BoundedNet:
         self.in_shapes: list[tuple[int, ...]] = []
         self.batch_stats: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
 
+    def needs_record(self) -> bool:
+        """Whether bounds need a clean pass first: BatchNorm in training mode takes the clean batch's statistics.
+        Otherwise the interval pass records the layer shapes itself."""
+        return any(isinstance(layer, nn.modules.batchnorm._BatchNorm) and layer.training for layer in self.layers)
+
     def record(self, x: torch.Tensor) -> torch.Tensor:
         """Clean forward pass; returns the logits. Does not touch BatchNorm running statistics."""
         self.in_shapes, self.batch_stats = [], {}
