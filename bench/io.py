@@ -1,10 +1,11 @@
-"""Atomic writes (temp file in the same folder, fsync, rename) and safe checkpoint loading."""
+"""Atomic writes (temp file in the same folder, fsync, rename), safe checkpoint loading, run-id values."""
 from __future__ import annotations
 
 import hashlib
 import json
 import os
 import tempfile
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, Callable
 
@@ -41,6 +42,11 @@ def atomic_write_json(obj: Any, path: str | Path) -> None:
 def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> dict:
     """Load a checkpoint without executing code from it (``weights_only=True``)."""
     return torch.load(path, map_location=device, weights_only=True)
+
+
+def parse_eps(token: str) -> float:
+    """A radius as written in run ids and configs: ``0.1``, ``8/255`` or its path-safe form ``8_255``."""
+    return float(Fraction(token.replace("_", "/")))
 
 
 def resolve_device(name: str) -> torch.device:

@@ -60,7 +60,7 @@ def verify_model(model_path: str | Path, eps: float, settings: VerifySettings, o
                  device: str = "auto", progress: bool = True) -> pd.DataFrame:
     dev = resolve_device(device)
     model, run = load_trained(model_path, dev)
-    own = get_method(run.method).certifiers if hasattr(get_method(run.method), "certifiers") else ()
+    own = getattr(get_method(run.method), "certifiers", ())
     certifiers = tuple(dict.fromkeys((*settings.certifiers, *own)))
     test_set = load_dataset(run.dataset, "test", data_root, download)
     indices = test_indices(len(test_set), settings.skip, settings.max_points)

@@ -20,7 +20,7 @@ class CrownIBP:
 
     @property
     def certifiers(self):
-        own = "crown_ibp" if self.pq is not None else self.bound
+        own = "crown_ibp" if self.pq is not None else self.bound  # a sampled slope is no fixed verifier
         return (own,) if self.beta[1] == 1 else (own, "ibp")
 
     def loss(self, model, x, y, ctx):

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 from tabulate import tabulate
 
-from bench.report.smoothing_table import _cell
+from bench.report.smoothing_table import format_cell
 
 COLUMN_OF = {"standard": "correct", "pgd": "pgd_correct", "verified": "verified_own"}
 
@@ -37,12 +37,11 @@ class VerifiedRun:
         return 100.0 * (1.0 - self.frame[COLUMN_OF.get(column, column)].astype(bool).mean())
 
 
-def _describe(runs: list[VerifiedRun], scale: str, scale_note: str, used: dict) -> list[str]:
+def _describe(runs: list[VerifiedRun], scale: str, scale_note: str, used: dict[str, str]) -> list[str]:
     lines = [f"- Scale: **{scale}**. {scale_note}"]
     if not runs:
         return lines + ["- No row of this table has been run yet."]
-    replaced = sorted({f"`{used[(r.dataset, 'dataset')]}` for `{r.dataset}`" for r in runs
-                       if used[(r.dataset, "dataset")] != r.dataset})
+    replaced = sorted({f"`{used[r.dataset]}` for `{r.dataset}`" for r in runs if used[r.dataset] != r.dataset})
     if replaced:
         lines.append("- Offline stand-ins used: " + "; ".join(replaced) + ".")
     models = sorted({r.provenance["run"]["model"] for r in runs})
@@ -57,14 +56,15 @@ def _describe(runs: list[VerifiedRun], scale: str, scale_note: str, used: dict) 
 
 
 def build_linf_table(reference: dict, runs: list[VerifiedRun], scale: str, scale_note: str, commit: str,
-                     paper_key: str, used: dict) -> str:
+                     paper_key: str, used: dict[str, str]) -> str:
+    """Markdown for one reference table; ``used`` maps each paper dataset to the dataset actually trained."""
     measured = {(r.method, r.dataset, r.eps): r for r in runs}
     columns, rows = reference["columns"], []
     for block in reference["blocks"]:
         for method, label in reference["rows"].items():
             run = measured.get((method, block["dataset"], block["eps"]))
             paper = block["values"].get(method) or [None] * len(columns)
-            cells = [_cell(p, None if run is None else run.error(c), digits=2) for p, c in zip(paper, columns)]
+            cells = [format_cell(p, None if run is None else run.error(c)) for p, c in zip(paper, columns)]
             extra = ["not run yet"] * 2 if run is None else [
                 f"{run.error('verified_tightest'):.2f}", str(int(run.frame["verifier_error"].sum()))]
             rows.append([block["dataset"], block["eps"], label, *cells, *extra])

@@ -43,13 +43,14 @@ def max_radius_factor(n: int, alpha: float) -> float:
     return certified_radius(clopper_pearson_lower(n, n, alpha), 1.0)
 
 
-def _cell(paper: float | None, measured: float | None, digits: int = 2) -> str:
-    paper_text = "n/a" if paper is None else f"{paper:.{digits}f}"
+def format_cell(paper: float | None, measured: float | None) -> str:
+    """``paper / reproduced (reproduced - paper)``; "not run yet" where nothing was measured."""
+    paper_text = "n/a" if paper is None else f"{paper:.2f}"
     if measured is None:
         return f"{paper_text} / not run yet"
     if paper is None:
-        return f"{paper_text} / {measured:.{digits}f}"
-    return f"{paper_text} / {measured:.{digits}f} ({measured - paper:+.{digits}f})"
+        return f"{paper_text} / {measured:.2f}"
+    return f"{paper_text} / {measured:.2f} ({measured - paper:+.2f})"
 
 
 def _describe_runs(runs: list[MeasuredRun], scale: str, scale_note: str) -> list[str]:
@@ -83,7 +84,7 @@ def build_smoothing_table(reference: dict, runs: list[MeasuredRun], scale: str, 
     for sigma, block in reference["values"].items():
         for method, label in reference["rows"].items():
             run = measured.get((method, float(sigma)))
-            cells = [_cell(paper, None if run is None else certified_accuracy(run.certificates, radius))
+            cells = [format_cell(paper, None if run is None else certified_accuracy(run.certificates, radius))
                      for paper, radius in zip(block.get(method, [None] * len(radii)), radii)]
             rows.append([f"{float(sigma):.2f}", label, *cells])
     headers = [reference["block"], "method", *(f"r={radius:g}" for radius in radii)]

@@ -34,10 +34,15 @@ def settings(section, scale, dataset):
     return table[dataset]
 
 
-def reference_rows(table):
+def reference_of(table):
+    """The paper's reference table (numbers, rows, grid) that config table ``table`` rebuilds."""
     ref = config["tables"][table]["reference"]
     text = (REPO / "bench" / "reference" / f"{ref['paper']}.yaml").read_text()
-    return yaml.safe_load(text)["tables"][ref["table"]]["rows"]
+    return yaml.safe_load(text)["tables"][ref["table"]]
+
+
+def reference_rows(table):
+    return reference_of(table)["rows"]
 
 
 def tables_of(family):

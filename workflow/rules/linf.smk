@@ -3,8 +3,6 @@
 #   {scale}/{dataset}/{model}/{method}/eps{eps}/{protocol}/seed{seed}
 # with the dataset and model actually used, eps the *training* radius written as 0.1 or 8_255 (= 8/255),
 # and protocol the name of the training settings in scales.<scale>.train_linf.
-from fractions import Fraction
-
 LINF_RUN = "{scale}/{dataset}/{model}/{method}/eps{eps}/{protocol}/seed{seed}"
 
 wildcard_constraints:
@@ -17,18 +15,8 @@ def eps_token(eps: str) -> str:
     return eps.replace("/", "_")
 
 
-def eps_value(token: str) -> float:
-    return float(Fraction(token.replace("_", "/")))
-
-
 def linf_used(kind, name, scale):
     return scale_config(scale).get("stand_ins_linf", {}).get(kind, {}).get(name, name)
-
-
-def reference_of(table):
-    ref = config["tables"][table]["reference"]
-    text = (REPO / "bench" / "reference" / f"{ref['paper']}.yaml").read_text()
-    return yaml.safe_load(text)["tables"][ref["table"]]
 
 
 def linf_cells(table):
@@ -96,7 +84,8 @@ rule table_linf:
     params:
         cells=lambda w: [[m, d, e, path] for (m, d, e), path in linf_cells(w.table).items()],
         reference=lambda w: config["tables"][w.table]["reference"],
-        used=lambda w: {d: linf_used("datasets", d, config["scale"]) for d in ("mnist", "cifar10", "svhn")},
+        used=lambda w: {b["dataset"]: linf_used("datasets", b["dataset"], config["scale"])
+                        for b in reference_of(w.table)["blocks"]},
         scale=config["scale"],
         note=lambda w: scale_config(config["scale"])["note"],
         repo=str(REPO),

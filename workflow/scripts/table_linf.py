@@ -11,7 +11,6 @@ from bench.report.provenance import git_commit
 
 p = snakemake.params
 runs = [VerifiedRun.load(method, dataset, eps, path) for method, dataset, eps, path in p.cells]
-used = {(paper, "dataset"): actual for paper, actual in p.used.items()}
 markdown = build_linf_table(reference_table(p.reference["paper"], p.reference["table"]), runs, p.scale, p.note,
-                            git_commit(p.repo), p.reference["paper"], used)
+                            git_commit(p.repo), p.reference["paper"], p.used)
 atomic_write_text(markdown, snakemake.output[0])
