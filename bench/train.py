@@ -3,7 +3,10 @@
 Deterministic: the model is initialised from ``seed`` and every epoch draws its data order and its
 noise from generators seeded by (seed, epoch), so a run resumed from the checkpoint of epoch k
 continues exactly as the uninterrupted run would. The checkpoint is rewritten atomically after
-every epoch; ``model.pt`` (weights + run metadata) is written once at the end.
+every epoch; ``model.pt`` (weights + run metadata) is written once at the end. A step whose loss is not
+finite is skipped, logged, and counted in ``metrics.csv`` (``skipped_steps``). With ``select_best`` the
+model is also verified on the test set after every epoch and ``best.pt`` keeps the best one (thesis table 3.3
+selects its checkpoint that way).
 """
 from __future__ import annotations
 
@@ -22,16 +25,19 @@ from bench.io import atomic_torch_save, atomic_write_text, load_checkpoint, reso
 from bench.methods import TrainContext, get_method
 from bench.methods.schedules import ramp_fraction
 from bench.models import build_model
+from bench.selection import verified_error
 
 log = logging.getLogger(__name__)
-CHECKPOINT, FINAL, METRICS = "checkpoint.pt", "model.pt", "metrics.csv"
+CHECKPOINT, FINAL, BEST, METRICS = "checkpoint.pt", "model.pt", "best.pt", "metrics.csv"
 
 
 @dataclass(frozen=True)
 class TrainSettings:
     """Optimisation protocol: SGD (with momentum) or Adam; the learning rate is multiplied by ``lr_gamma``
     every ``lr_step_epochs`` epochs, or at each epoch of ``lr_milestones`` when given. Certified training
-    adds the eps schedule: ``warmup_epochs`` at eps = 0, then ``rampup_epochs`` of linear ramp-up."""
+    adds the eps schedule: ``warmup_epochs`` at eps = 0, then ``rampup_epochs`` of linear ramp-up.
+    ``grad_clip`` bounds the gradient's l2 norm (Shi et al. 2021 clip at 10); ``select_best`` verifies every
+    ``select_skip``-th test point after each epoch with the method's own bounds and keeps the best model."""
     epochs: int
     batch_size: int
     lr: float
@@ -45,6 +51,9 @@ class TrainSettings:
     lr_milestones: tuple[int, ...] = ()
     warmup_epochs: int = 0
     rampup_epochs: int = 0
+    grad_clip: float | None = None
+    select_best: bool = False
+    select_skip: int = 1
 
     def __post_init__(self):
         object.__setattr__(self, "lr_milestones", tuple(self.lr_milestones))
@@ -74,10 +83,15 @@ def train(run: RunSpec, settings: TrainSettings, out_dir: str | Path, data_root:
     if dev.type == "cpu":
         torch.use_deterministic_algorithms(True)
     method, spec = get_method(run.method), dataset_spec(run.dataset)
+    if settings.select_best and run.eps is None:
+        raise ValueError("select_best verifies at the run's training radius, but this run has no eps")
     train_set = load_dataset(run.dataset, "train", data_root, download, settings.augment)
 
     torch.manual_seed(run.seed)
     model = build_model(run.model, spec).to(dev)
+    if hasattr(method, "initialize"):  # e.g. the IBP initialization of Shi et al. (2021)
+        method.initialize(model)
+    test_set = load_dataset(run.dataset, "test", data_root, download) if settings.select_best else None
     optimizer, scheduler = make_optimizer(model, settings)
     start, history = 0, []
     identity = {"run": asdict(run), "settings": asdict(settings)}
@@ -99,7 +113,7 @@ def train(run: RunSpec, settings: TrainSettings, out_dir: str | Path, data_root:
                             generator=torch.Generator().manual_seed(epoch_seed(run.seed, epoch)))
         noise = torch.Generator(dev).manual_seed(epoch_seed(run.seed, epoch, stream=1))
         model.train()
-        total, seen = 0.0, 0
+        total, seen, skipped = 0.0, 0, 0
         bar = tqdm(loader, desc=f"epoch {epoch + 1}/{settings.epochs}", disable=not progress, leave=False)
         for batch, (x, y) in enumerate(bar):
             x, y = x.to(dev, non_blocking=True), y.to(dev, non_blocking=True)
@@ -107,22 +121,44 @@ def train(run: RunSpec, settings: TrainSettings, out_dir: str | Path, data_root:
                                  settings.rampup_epochs)
             ctx = TrainContext(epoch, settings.epochs, noise, run.sigma, run.eps, ramp)
             loss = method.loss(model, x, y, ctx)
+            if not torch.isfinite(loss):  # a blown-up bound would poison the weights: skip, and report it
+                skipped += 1
+                continue
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            if settings.grad_clip:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), settings.grad_clip)
             optimizer.step()
             total, seen = total + loss.item() * len(y), seen + len(y)
             bar.set_postfix(loss=f"{total / seen:.4f}")
         lr = optimizer.param_groups[0]["lr"]
         scheduler.step()
-        history.append({"epoch": epoch + 1, "loss": total / seen, "lr": lr, "eps": (run.eps or 0.0) * ramp,
-                        "seconds": round(time.perf_counter() - began, 3)})
-        log.info("epoch %d/%d loss %.4f lr %.4g", epoch + 1, settings.epochs, total / seen, lr)
+        mean_loss = total / seen if seen else float("nan")
+        history.append({"epoch": epoch + 1, "loss": mean_loss, "lr": lr, "eps": (run.eps or 0.0) * ramp,
+                        "seconds": round(time.perf_counter() - began, 3), "skipped_steps": skipped})
+        log.info("epoch %d/%d loss %.4f lr %.4g", epoch + 1, settings.epochs, mean_loss, lr)
+        if skipped:
+            log.warning("epoch %d: skipped %d of %d steps whose loss was not finite", epoch + 1, skipped, len(loader))
+        if test_set is not None:
+            _select(model, method, run, settings, test_set, history, out_dir / BEST, identity, noise)
         atomic_torch_save({"identity": identity, "epoch": epoch + 1, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
                            "scheduler": scheduler.state_dict(), "history": history}, out_dir / CHECKPOINT)
         atomic_write_text(pd.DataFrame(history).to_csv(index=False), out_dir / METRICS)
 
     atomic_torch_save({"state_dict": model.state_dict(), "meta": identity}, out_dir / FINAL)
     return out_dir / FINAL
+
+
+def _select(model, method, run, settings, test_set, history, best_path, identity, generator) -> None:
+    """Verify the model at the run's eps; overwrite ``best.pt`` when it beats every earlier epoch."""
+    error = verified_error(model, test_set, run.eps, tuple(method.certifiers), settings.select_skip,
+                           generator=generator)
+    earlier = [h["verified_error"] for h in history[:-1]]
+    history[-1]["verified_error"] = error
+    log.info("epoch %d verified test error %.2f%%", history[-1]["epoch"], error)
+    if not earlier or error < min(earlier):
+        atomic_torch_save({"state_dict": model.state_dict(), "meta": {**identity, "epoch": history[-1]["epoch"],
+                                                                       "verified_error": error}}, best_path)
 
 
 def make_optimizer(model: torch.nn.Module, settings: TrainSettings):

@@ -61,3 +61,46 @@ def test_trained_model_reloads_with_its_run(tmp_path):
 def test_smoothing_method_requires_sigma(tmp_path):
     with pytest.raises(ValueError, match="sigma"):
         train(replace(RUN, sigma=None), FAST, tmp_path, progress=False)
+
+
+def test_select_best_keeps_the_checkpoint_with_the_lowest_verified_test_error(tmp_path):
+    import pandas as pd
+
+    from bench.data import load_dataset
+    from bench.selection import verified_error
+    from bench.train import BEST, METRICS
+
+    settings = TrainSettings(epochs=4, batch_size=64, lr=1e-3, momentum=0.0, weight_decay=0.0, lr_step_epochs=10,
+                             lr_gamma=0.5, optimizer="adam", rampup_epochs=2, select_best=True, select_skip=3)
+    run = RunSpec("digits", "small", "ibp", seed=0, eps=0.05)
+    train(run, settings, tmp_path, progress=False)
+    history = pd.read_csv(tmp_path / METRICS)
+    best = load_checkpoint(tmp_path / BEST)["meta"]
+    assert best["verified_error"] == history["verified_error"].min()
+    assert best["epoch"] == history.loc[history["verified_error"].idxmin(), "epoch"]
+    model, _ = load_trained(tmp_path / BEST)
+    assert verified_error(model, load_dataset("digits", "test"), 0.05, ("ibp",), skip=3) == best["verified_error"]
+
+
+def test_steps_with_a_non_finite_loss_are_skipped_and_counted(tmp_path, monkeypatch, caplog):
+    import pandas as pd
+    import torch
+
+    from bench.methods import METHODS
+    from bench.train import METRICS
+
+    class Exploding:
+        family, certifiers = "linf", ("ibp",)
+
+        def loss(self, model, x, y, ctx):
+            loss = torch.nn.functional.cross_entropy(model(x), y)
+            return loss * float("nan") if ctx.epoch == 1 else loss
+
+    monkeypatch.setitem(METHODS, "exploding", Exploding())
+    run = RunSpec("digits", "small", "exploding", seed=0, eps=0.1)
+    with caplog.at_level(logging.WARNING, logger="bench.train"):
+        model, _ = load_trained(train(run, replace(FAST, epochs=3), tmp_path, progress=False))
+    history = pd.read_csv(tmp_path / METRICS)
+    assert history["skipped_steps"].tolist()[1] > 0 and history["skipped_steps"].tolist()[::2] == [0, 0]
+    assert "not finite" in caplog.text
+    assert all(torch.isfinite(p).all() for p in model.parameters())

@@ -1,4 +1,5 @@
-"""Training-method registry: config name -> method object with ``loss(model, x, y, ctx)``.
+"""Training-method registry: config name -> method object with ``loss(model, x, y, ctx)`` and, optionally,
+``initialize(model)``, which the engine calls on the freshly built model (before any checkpoint is loaded).
 
 A method names its ``family``: "smoothing" methods are certified by randomized smoothing (``bench.smoothing``)
 at their training sigma; "linf" methods train against an eps-ball and name the ``certifiers`` (bounds of
@@ -17,6 +18,7 @@ from bench.methods.cap import CAP
 from bench.methods.cohen import Cohen
 from bench.methods.crown_ibp import CrownIBP
 from bench.methods.ibp import IBP
+from bench.methods.improved_ibp import ImprovedIBP
 from bench.methods.ours import Ours
 from bench.methods.pgd_at import PGDTraining
 from bench.methods.standard import Standard
@@ -47,6 +49,7 @@ METHODS: dict[str, Method] = {
     "pgd": PGDTraining(),
     "ibp": IBP(),
     "ibp_kappa0": IBP(kappa=KAPPA_0),
+    "improved_ibp": ImprovedIBP(),
     "crown_ibp": CrownIBP(),  # beta 1 -> 1
     "crown_ibp_kappa0": CrownIBP(kappa=KAPPA_0),
     "crown_ibp_1to0": CrownIBP(beta=(1.0, 0.0)),

@@ -14,6 +14,7 @@ from torch import nn
 ARCHITECTURES: dict[str, tuple[list[tuple[int, int, int]], list[int]]] = {
     "small": ([(16, 4, 2), (32, 4, 1)], [100]),
     "small_star": ([(16, 4, 2), (32, 4, 2)], [100]),
+    "small_bn": ([(16, 4, 2), (32, 4, 1)], [100]),  # Small with BatchNorm: the smoke stand-in for CNN-7
     "medium": ([(32, 3, 1), (32, 4, 2), (64, 3, 1), (64, 4, 2)], [512, 512]),
     "large": ([(64, 3, 1), (64, 3, 1), (128, 3, 2), (128, 3, 1), (128, 3, 1)], [512]),
     "large_star": ([(64, 3, 1), (128, 3, 2), (128, 3, 1), (128, 3, 1)], [512]),
@@ -21,7 +22,7 @@ ARCHITECTURES: dict[str, tuple[list[tuple[int, int, int]], list[int]]] = {
     "6c2f": ([(32, 3, 1), (32, 3, 1), (32, 4, 2), (64, 3, 1), (64, 3, 1), (64, 4, 2)], [512]),
     "cnn7": ([(64, 3, 1), (64, 3, 1), (128, 3, 2), (128, 3, 1), (128, 3, 1)], [512]),
 }
-WITH_BATCHNORM = {"cnn7"}
+WITH_BATCHNORM = {"cnn7", "small_bn"}
 
 
 def conv_relu_net(name: str, shape: tuple[int, int, int], num_classes: int) -> nn.Sequential:
