@@ -45,8 +45,9 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> dic
 
 
 def parse_eps(token: str) -> float:
-    """A radius as written in run ids and configs: ``0.1``, ``8/255`` or its path-safe form ``8_255``."""
-    return float(Fraction(token.replace("_", "/")))
+    """A radius as written in run ids and configs: ``0.1``, ``8/255``, ``2.2/255`` or the path-safe ``8_255``."""
+    numerator, _, denominator = token.replace("_", "/").partition("/")
+    return float(Fraction(numerator) / Fraction(denominator or 1))
 
 
 def resolve_device(name: str) -> torch.device:

@@ -13,10 +13,10 @@ TINY = {"scales": {"smoke": {
     "train": {"digits_as_cifar10": {"epochs": 2, "batch_size": 64, "lr": 0.05, "momentum": 0.9,
                                     "weight_decay": 1.0e-4, "lr_step_epochs": 10, "lr_gamma": 0.1}},
     "certify": {"digits_as_cifar10": {"n0": 20, "n": 200, "alpha": 0.001, "batch_size": 200, "skip": 50}},
-    "train_linf": {"cifar10": TINY_LINF_TRAIN},
+    "train_linf": {"cifar10": TINY_LINF_TRAIN, "fig3_6": {**TINY_LINF_TRAIN, "select_best": True, "select_skip": 10}},
     "verify": {"digits_rgb8": {"certifiers": ["ibp", "crown_ibp"], "pgd_steps": 10, "batch_size": 50,
                                "skip": 10, "max_points": None}},
-}}, "tables": {"landscape_table3_6": {"methods": ["ours"]}}}
+}}, "tables": {"landscape_table3_6": {"methods": ["ours"]}, "landscape_table3_3": {"methods": ["ibp"]}}}
 
 
 @pytest.fixture(scope="module")
@@ -83,9 +83,20 @@ def test_smoke_linf_table_builds_end_to_end(workdir):
     ours = [line for line in table.splitlines() if line.startswith("| ") and "| OURS " in line]
     assert len(ours) == 5
     for line in ours:
-        cells = [c.strip() for c in line.strip("|").split("|")][3:6]
+        cells = [c.strip() for c in line.strip("|").split("|")][4:7]
         assert all(re.fullmatch(r"\d+\.\d\d / \d+\.\d\d \([+-]\d+\.\d\d\)", c) for c in cells), cells
     assert table.count("not run yet") == 5 * 5  # CROWN-IBP 1->0: three error cells and two measured-only ones
     frame = workdir / "results/verify/smoke/digits_rgb8/small/ours/eps8_255/cifar10/seed0/eps8_255.tsv"
     header = frame.read_text().splitlines()[0].split("\t")
     assert {"margin_ibp", "margin_crown_ibp", "margin_ours", "verified_own", "verifier_error"} <= set(header)
+
+
+def test_smoke_training_table_reads_the_runs_metrics(workdir):
+    snakemake(workdir, "tables/landscape_table3_3.md")
+    table = (workdir / "tables/landscape_table3_3.md").read_text()
+    ibp = [line for line in table.splitlines() if line.startswith("| ") and "| IBP " in line]
+    cells = [c.strip() for c in ibp[0].strip("|").split("|")]
+    assert re.fullmatch(r"1\.64 / \d+\.\d\d \([+-]\d+\.\d\d\)", cells[3]), cells
+    assert re.fullmatch(r"73\.19 / \d+\.\d\d \([+-]\d+\.\d\d\)", cells[4]), cells
+    assert cells[5] in ("1", "2")  # the best of the two epochs
+    assert table.count("not run yet") == 3 * 3  # CROWN-IBP, CAP, OURS: two cells and the best epoch

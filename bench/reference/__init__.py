@@ -23,3 +23,24 @@ def reference_table(paper: str, table: str) -> dict:
     if table not in tables:
         raise KeyError(f"paper '{paper}' has no reference table '{table}'; known: {', '.join(tables)}")
     return tables[table]
+
+
+def table_parts(paper: str, table: str) -> list[dict]:
+    """The sub-tables a reference table is printed as: its ``parts`` (e.g. thesis tables C.3-C.6 under one
+    target) or the table itself."""
+    ref = reference_table(paper, table)
+    return [reference_table(paper, part) for part in ref["parts"]] if "parts" in ref else [ref]
+
+
+def table_rows(paper: str, table: str) -> dict[str, str]:
+    """Row key -> label over every part."""
+    return {key: label for part in table_parts(paper, table) for key, label in part["rows"].items()}
+
+
+def cell_setting(block: dict, method: str) -> dict:
+    """What the paper ran for ``method`` in ``block``: model, training eps and protocol name, after the
+    block's per-method ``overrides`` (e.g. CAP on a smaller model). A block without its own protocol uses
+    the protocol named after its dataset; eps_train defaults to the test eps."""
+    setting = {**block, **block.get("overrides", {}).get(method, {})}
+    return {"model": setting["model"], "eps_train": str(setting.get("eps_train", block["eps"])),
+            "protocol": setting.get("protocol", block["dataset"])}

@@ -43,11 +43,11 @@ def max_radius_factor(n: int, alpha: float) -> float:
     return certified_radius(clopper_pearson_lower(n, n, alpha), 1.0)
 
 
-def format_cell(paper: float | None, measured: float | None) -> str:
-    """``paper / reproduced (reproduced - paper)``; "not run yet" where nothing was measured."""
+def format_cell(paper: float | None, measured: float | None, missing: str = "not run yet") -> str:
+    """``paper / reproduced (reproduced - paper)``; ``missing`` where nothing was measured."""
     paper_text = "n/a" if paper is None else f"{paper:.2f}"
     if measured is None:
-        return f"{paper_text} / not run yet"
+        return f"{paper_text} / {missing}"
     if paper is None:
         return f"{paper_text} / {measured:.2f}"
     return f"{paper_text} / {measured:.2f} ({measured - paper:+.2f})"

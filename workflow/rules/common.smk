@@ -1,11 +1,13 @@
 # Map table cells to run ids and run ids to config settings. A run id is a readable path:
 #   {scale}/{dataset}/{model}/{method}/sigma{sigma}/seed{seed}
 # where dataset and model are the ones actually used at that scale (stand-ins at smoke scale).
+import sys
 from pathlib import Path
 
-import yaml
-
 REPO = Path(workflow.basedir)
+sys.path.insert(0, str(REPO))  # bench.reference needs only PyYAML, so this works in any Snakemake env
+
+from bench.reference import cell_setting, reference_table, table_parts, table_rows
 RUN = "{scale}/{dataset}/{model}/{method}/sigma{sigma}/seed{seed}"
 
 wildcard_constraints:
@@ -34,15 +36,10 @@ def settings(section, scale, dataset):
     return table[dataset]
 
 
-def reference_of(table):
-    """The paper's reference table (numbers, rows, grid) that config table ``table`` rebuilds."""
-    ref = config["tables"][table]["reference"]
-    text = (REPO / "bench" / "reference" / f"{ref['paper']}.yaml").read_text()
-    return yaml.safe_load(text)["tables"][ref["table"]]
-
-
 def reference_rows(table):
-    return reference_of(table)["rows"]
+    """Row key -> label of the paper table (all its parts) that config table ``table`` rebuilds."""
+    ref = config["tables"][table]["reference"]
+    return table_rows(ref["paper"], ref["table"])
 
 
 def tables_of(family):

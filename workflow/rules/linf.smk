@@ -19,29 +19,51 @@ def linf_used(kind, name, scale):
     return scale_config(scale).get("stand_ins_linf", {}).get(kind, {}).get(name, name)
 
 
-def linf_cells(table):
-    """(method, paper dataset, test eps) -> verification file, for every measured cell of ``table``."""
-    scale, seed = config["scale"], config["seed"]
+def linf_runs(table):
+    """(method, paper dataset, test eps, eps_train) -> (run id, test eps token, protocol) for every cell of
+    ``table``: each configured method in every block (of every part) that prints a row for it."""
+    ref, scale, seed = config["tables"][table]["reference"], config["scale"], config["seed"]
     cells = {}
-    for block in reference_of(table)["blocks"]:
-        for method in config["tables"][table]["methods"]:
-            setting = {**block, **block.get("overrides", {}).get(method, {})}
-            dataset, model = linf_used("datasets", block["dataset"], scale), linf_used("models", setting["model"], scale)
-            protocol = block.get("protocol", block["dataset"])
-            for section, key in (("train_linf", protocol), ("verify", dataset)):
-                if key not in scale_config(scale).get(section, {}):
-                    raise WorkflowError(f"config: scales.{scale}.{section} has no entry '{key}' (needed by {table}); "
-                                        f"add it to config/config.yaml")
-            run = LINF_RUN.format(scale=scale, dataset=dataset, model=model, method=method,
-                                  eps=eps_token(setting.get("eps_train", block["eps"])), protocol=protocol, seed=seed)
-            cells[(method, block["dataset"], block["eps"])] = f"results/verify/{run}/eps{eps_token(block['eps'])}.tsv"
+    for part in table_parts(ref["paper"], ref["table"]):
+        for block in part["blocks"]:
+            for method in [m for m in config["tables"][table]["methods"] if m in block["values"]]:
+                setting = cell_setting(block, method)
+                dataset = linf_used("datasets", block["dataset"], scale)
+                for section, key in (("train_linf", setting["protocol"]), ("verify", dataset)):
+                    if key not in scale_config(scale).get(section, {}):
+                        raise WorkflowError(f"config: scales.{scale}.{section} has no entry '{key}' (needed by "
+                                            f"{table}); add it to config/config.yaml")
+                run = LINF_RUN.format(scale=scale, dataset=dataset, model=linf_used("models", setting["model"], scale),
+                                      method=method, eps=eps_token(setting["eps_train"]),
+                                      protocol=setting["protocol"], seed=seed)
+                cells[(method, block["dataset"], block["eps"], setting["eps_train"])] = \
+                    (run, eps_token(block["eps"]), setting["protocol"])
     return cells
+
+
+def linf_cells(table):
+    """Cell key -> per-point verification file."""
+    return {key: f"results/verify/{run}/eps{test_eps}.tsv" for key, (run, test_eps, _) in linf_runs(table).items()}
+
+
+def training_cells(table):
+    """Cell key -> (per-epoch training metrics of the cell's run, its protocol's warm-up epochs)."""
+    protocols = scale_config(config["scale"])["train_linf"]
+    return {key: (f"results/ckpt/{run}/metrics.csv", protocols[protocol].get("warmup_epochs", 0))
+            for key, (run, _, protocol) in linf_runs(table).items()}
+
+
+def used_datasets(table):
+    ref = config["tables"][table]["reference"]
+    return {b["dataset"]: linf_used("datasets", b["dataset"], config["scale"])
+            for part in table_parts(ref["paper"], ref["table"]) for b in part["blocks"]}
 
 
 rule train_linf:
     """Certified training of one cell (bench.train + bench.methods.<method>, eps/kappa/beta schedules)."""
     output:
         model="results/ckpt/" + LINF_RUN + "/model.pt",
+        metrics="results/ckpt/" + LINF_RUN + "/metrics.csv",
     params:
         settings=lambda w: scale_config(w.scale)["train_linf"][w.protocol],
     log:
@@ -82,10 +104,9 @@ rule table_linf:
     output:
         report("tables/{table}.md", category="Tables", caption="../report/table.rst"),
     params:
-        cells=lambda w: [[m, d, e, path] for (m, d, e), path in linf_cells(w.table).items()],
+        cells=lambda w: [[*key, path] for key, path in linf_cells(w.table).items()],
         reference=lambda w: config["tables"][w.table]["reference"],
-        used=lambda w: {b["dataset"]: linf_used("datasets", b["dataset"], config["scale"])
-                        for b in reference_of(w.table)["blocks"]},
+        used=lambda w: used_datasets(w.table),
         scale=config["scale"],
         note=lambda w: scale_config(config["scale"])["note"],
         repo=str(REPO),
@@ -95,3 +116,28 @@ rule table_linf:
         "../../envs/certbench.yaml"
     script:
         "../scripts/table_linf.py"
+
+
+rule table_linf_training:
+    """A table of training-time quantities (thesis table 3.3: loss early in the ramp-up, best checkpoint)."""
+    wildcard_constraints:
+        table="|".join(tables_of("linf_training")) or "^$",
+    input:
+        metrics=lambda w: [path for path, _ in training_cells(w.table).values()],
+        reference=lambda w: REPO / "bench" / "reference" / f"{config['tables'][w.table]['reference']['paper']}.yaml",
+        code=REPORT_CODE,
+    output:
+        report("tables/{table}.md", category="Tables", caption="../report/table.rst"),
+    params:
+        cells=lambda w: [[*key, *value] for key, value in training_cells(w.table).items()],
+        reference=lambda w: config["tables"][w.table]["reference"],
+        used=lambda w: used_datasets(w.table),
+        scale=config["scale"],
+        note=lambda w: scale_config(config["scale"])["note"],
+        repo=str(REPO),
+    log:
+        "logs/tables/{table}.log",
+    conda:
+        "../../envs/certbench.yaml"
+    script:
+        "../scripts/table_linf_training.py"
