@@ -9,6 +9,8 @@ rule certify_smoothing:
         settings=lambda w: settings("certify", w.scale, w.dataset),
     log:
         "logs/certify/" + RUN + ".log",
+    benchmark:
+        "benchmarks/certify/" + RUN + ".tsv"
     threads: config["threads"]
     conda:
         "../../envs/certbench.yaml"

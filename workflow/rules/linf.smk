@@ -68,6 +68,8 @@ rule train_linf:
         settings=lambda w: scale_config(w.scale)["train_linf"][w.protocol],
     log:
         "logs/train/" + LINF_RUN + ".log",
+    benchmark:
+        "benchmarks/train/" + LINF_RUN + ".tsv"
     threads: config["threads"]
     conda:
         "../../envs/certbench.yaml"
@@ -86,6 +88,8 @@ rule verify_linf:
         settings=lambda w: scale_config(w.scale)["verify"][w.dataset],
     log:
         "logs/verify/" + LINF_RUN + "/eps{test_eps}.log",
+    benchmark:
+        "benchmarks/verify/" + LINF_RUN + "/eps{test_eps}.tsv"
     threads: config["threads"]
     conda:
         "../../envs/certbench.yaml"

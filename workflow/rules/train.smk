@@ -6,6 +6,8 @@ rule train:
         settings=lambda w: settings("train", w.scale, w.dataset),
     log:
         "logs/train/" + RUN + ".log",
+    benchmark:
+        "benchmarks/train/" + RUN + ".tsv"
     threads: config["threads"]
     conda:
         "../../envs/certbench.yaml"
