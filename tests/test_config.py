@@ -73,3 +73,13 @@ def test_method_that_is_not_a_row_of_the_table_is_refused(repo, tmp_path):
     result = subprocess.run(cmd, capture_output=True, text=True, cwd=repo)
     assert result.returncode != 0
     assert "not rows of that paper table" in result.stderr + result.stdout
+
+
+def test_best_checkpoint_table_without_selection_is_refused_before_any_job(repo, tmp_path):
+    override = tmp_path / "bad.yaml"
+    override.write_text(json.dumps({"scales": {"smoke": {"train_linf": {"fig3_6": {"select_best": False}}}}}))
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(repo / "Snakefile"), "-d", str(tmp_path),
+           "-n", "tables/landscape_table3_3.md", "--configfile", str(repo / "config/config.yaml"), str(override)]
+    result = subprocess.run(cmd, capture_output=True, text=True, cwd=repo)
+    assert result.returncode != 0
+    assert "set select_best: true in scales.smoke.train_linf.fig3_6" in result.stderr + result.stdout

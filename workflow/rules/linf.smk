@@ -20,8 +20,9 @@ def linf_used(kind, name, scale):
 
 
 def linf_runs(table):
-    """(method, paper dataset, test eps, eps_train) -> (run id, test eps token, protocol) for every cell of
-    ``table``: each configured method in every block (of every part) that prints a row for it."""
+    """(method, paper dataset, test eps, eps_train) -> {run, dataset, protocol, test_eps} for every cell of
+    ``table``: each configured method in every block (of every part) that prints a row for it. ``run`` is the
+    run id, ``dataset`` the dataset used, ``test_eps`` the test radius as a path token."""
     ref, scale, seed = config["tables"][table]["reference"], config["scale"], config["seed"]
     cells = {}
     for part in table_parts(ref["paper"], ref["table"]):
@@ -29,28 +30,43 @@ def linf_runs(table):
             for method in [m for m in config["tables"][table]["methods"] if m in block["values"]]:
                 setting = cell_setting(block, method)
                 dataset = linf_used("datasets", block["dataset"], scale)
-                for section, key in (("train_linf", setting["protocol"]), ("verify", dataset)):
-                    if key not in scale_config(scale).get(section, {}):
-                        raise WorkflowError(f"config: scales.{scale}.{section} has no entry '{key}' (needed by "
-                                            f"{table}); add it to config/config.yaml")
+                linf_settings("train_linf", setting["protocol"], table)
                 run = LINF_RUN.format(scale=scale, dataset=dataset, model=linf_used("models", setting["model"], scale),
                                       method=method, eps=eps_token(setting["eps_train"]),
                                       protocol=setting["protocol"], seed=seed)
-                cells[(method, block["dataset"], block["eps"], setting["eps_train"])] = \
-                    (run, eps_token(block["eps"]), setting["protocol"])
+                cells[(method, block["dataset"], block["eps"], setting["eps_train"])] = {
+                    "run": run, "dataset": dataset, "protocol": setting["protocol"], "test_eps": eps_token(block["eps"])}
     return cells
+
+
+def linf_settings(section, key, table):
+    """scales.<scale>.<section>.<key> of the config, or an error naming what ``table`` misses."""
+    scale = config["scale"]
+    if key not in scale_config(scale).get(section, {}):
+        raise WorkflowError(f"config: scales.{scale}.{section} has no entry '{key}' (needed by {table}); "
+                            f"add it to config/config.yaml")
+    return scale_config(scale)[section][key]
 
 
 def linf_cells(table):
     """Cell key -> per-point verification file."""
-    return {key: f"results/verify/{run}/eps{test_eps}.tsv" for key, (run, test_eps, _) in linf_runs(table).items()}
+    cells = {}
+    for key, cell in linf_runs(table).items():
+        linf_settings("verify", cell["dataset"], table)
+        cells[key] = f"results/verify/{cell['run']}/eps{cell['test_eps']}.tsv"
+    return cells
 
 
 def training_cells(table):
     """Cell key -> (per-epoch training metrics of the cell's run, its protocol's warm-up epochs)."""
-    protocols = scale_config(config["scale"])["train_linf"]
-    return {key: (f"results/ckpt/{run}/metrics.csv", protocols[protocol].get("warmup_epochs", 0))
-            for key, (run, _, protocol) in linf_runs(table).items()}
+    cells = {}
+    for key, cell in linf_runs(table).items():
+        protocol, protocol_settings = cell["protocol"], linf_settings("train_linf", cell["protocol"], table)
+        if not protocol_settings.get("select_best"):
+            raise WorkflowError(f"config: {table} reads each run's best checkpoint; set select_best: true in "
+                                f"scales.{config['scale']}.train_linf.{protocol}")
+        cells[key] = (f"results/ckpt/{cell['run']}/metrics.csv", protocol_settings.get("warmup_epochs", 0))
+    return cells
 
 
 def used_datasets(table):
