@@ -24,7 +24,8 @@ def table_lines(markdown: str, *needles: str) -> list[str]:
 
 def test_runs_at_two_training_radii_fill_their_own_rows():
     parts = table_parts("landscape", "tableC3_C6")
-    runs = [run("ibp_kappa0", "cifar10", "2/255", "2/255", 8, 6), run("ibp_kappa0", "cifar10", "2/255", "2.2/255", 9, 3)]
+    runs = [run("ibp_kappa0", "cifar10", "2/255", "2/255", 8, 6),
+            run("ibp_kappa0", "cifar10", "2/255", "2.2/255", 9, 3)]
     markdown = build_linf_table(reference_table("landscape", "tableC3_C6"), parts, runs, "smoke", "note", "abc",
                                 "landscape", {"cifar10": "digits_rgb8", "mnist": "digits"})
     assert [line for line in markdown.splitlines() if line.startswith("## ")] == [f"## {p['title']}" for p in parts]

@@ -45,7 +45,8 @@ def _balance(active: torch.Tensor, inactive: torch.Tensor, tau: float) -> torch.
 
 def tightness_loss(width0: torch.Tensor, pre: dict, tau: float) -> torch.Tensor:
     """L_tightness: mean over ReLU layers of relu(tau - w_0 / w_i) / tau."""
-    terms = [F.relu(tau - width0 / ((upper - lower) / 2).mean().clamp(min=1e-12)) / tau for lower, upper in pre.values()]
+    widths = [((upper - lower) / 2).mean().clamp(min=1e-12) for lower, upper in pre.values()]
+    terms = [F.relu(tau - width0 / width) / tau for width in widths]
     return torch.stack(terms).mean()
 
 

@@ -62,7 +62,8 @@ def build_training_table(reference: dict, runs: list[TrainingRun], scale: str, s
                 continue
             eps_train = cell_setting(block, method)["eps_train"]
             run = measured.get((method, block["dataset"], block["eps"], eps_train))
-            cells = [format_cell(p, None if run is None else run.measure(c)) for p, c in zip(block["values"][method], columns)]
+            cells = [format_cell(p, None if run is None else run.measure(c))
+                     for p, c in zip(block["values"][method], columns)]
             best_epoch = "not run yet" if run is None else str(run.best()[1])
             rows.append([used.get(block["dataset"], block["dataset"]), block["eps"], label, *cells, best_epoch])
     headers = ["dataset used", "eps (l_inf)", "method", *(LABELS[c] for c in columns), "best epoch"]
