@@ -8,6 +8,7 @@ with m the lower bounds on the margins z_y - z_m (``bench.bounds``).
 from __future__ import annotations
 
 import torch.nn.functional as F
+from torch import nn
 
 from bench.bounds import margin_bounds, robust_logits
 
@@ -29,10 +30,11 @@ def mixed_certified_loss(model, x, y, ctx, bound: str, kappa: tuple[float, float
     """Eq. C.1.1 at the current eps_t, kappa_t, beta_t; plain cross-entropy while eps_t = 0 (the bounds are
     then exact, so the robust term equals it)."""
     eps_t, kappa_t = ctx.eps * ctx.ramp, interpolate(kappa, ctx.ramp)
-    logits = model(x)
-    natural = F.cross_entropy(logits, y)
-    if eps_t == 0:
-        return natural
+    if eps_t == 0 or kappa_t == 1:
+        return F.cross_entropy(model(x), y)
+    # At kappa_t = 0 the clean pass only matters for BatchNorm's running statistics; skipping it otherwise
+    # saves a third of an IBP step without changing a single weight.
+    natural = F.cross_entropy(model(x), y) if kappa_t > 0 or _has_training_batchnorm(model) else None
     beta_t = interpolate(beta, ctx.ramp)
     if bound == "ibp" or beta_t == 0:
         margins = margin_bounds(model, x, y, eps_t, "ibp", ctx.norm)
@@ -40,7 +42,11 @@ def mixed_certified_loss(model, x, y, ctx, bound: str, kappa: tuple[float, float
         tight, ibp = margin_bounds(model, x, y, eps_t, bound, ctx.norm, generator=ctx.generator, with_ibp=True)
         margins = tight if beta_t == 1 else (1 - beta_t) * ibp + beta_t * tight
     robust = F.cross_entropy(robust_logits(margins), y)
-    return natural if kappa_t == 1 else kappa_t * natural + (1 - kappa_t) * robust
+    return robust if natural is None else kappa_t * natural + (1 - kappa_t) * robust
+
+
+def _has_training_batchnorm(model) -> bool:
+    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) and m.training for m in model.modules())
 
 
 def scheduled_eps(ctx) -> float:
