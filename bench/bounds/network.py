@@ -33,6 +33,11 @@ class Ball:
         return lower, upper
 
 
+def is_training_batchnorm(layer: nn.Module) -> bool:
+    """BatchNorm in training mode: it normalises with the batch's statistics and updates its running ones."""
+    return isinstance(layer, nn.modules.batchnorm._BatchNorm) and layer.training
+
+
 class BoundedNet:
     """The layers of ``model`` plus, after ``record(x)``, each layer's input shape and (for BatchNorm in
     training mode) the clean batch's statistics, which the bounds then use as a fixed affine map."""
@@ -46,14 +51,14 @@ class BoundedNet:
     def needs_record(self) -> bool:
         """Whether bounds need a clean pass first: BatchNorm in training mode takes the clean batch's statistics.
         Otherwise the interval pass records the layer shapes itself."""
-        return any(isinstance(layer, nn.modules.batchnorm._BatchNorm) and layer.training for layer in self.layers)
+        return any(is_training_batchnorm(layer) for layer in self.layers)
 
     def record(self, x: torch.Tensor) -> torch.Tensor:
         """Clean forward pass; returns the logits. Does not touch BatchNorm running statistics."""
         self.in_shapes, self.batch_stats = [], {}
         for i, layer in enumerate(self.layers):
             self.in_shapes.append(tuple(x.shape[1:]))
-            if isinstance(layer, nn.modules.batchnorm._BatchNorm) and layer.training:
+            if is_training_batchnorm(layer):
                 dims = [0] + list(range(2, x.dim()))
                 self.batch_stats[i] = (x.mean(dims), x.var(dims, unbiased=False))
                 x = F.batch_norm(x, None, None, layer.weight, layer.bias, True, 0.0, layer.eps)
