@@ -1,4 +1,5 @@
-"""Atomic writes (temp file in the same folder, fsync, rename), safe checkpoint loading, run-id values."""
+"""Atomic writes (temp file in the same folder, fsync, rename), safe checkpoint loading, per-sample result
+files that carry their own row count and checksum, run-id values."""
 from __future__ import annotations
 
 import hashlib
@@ -6,10 +7,26 @@ import json
 import os
 import tempfile
 from fractions import Fraction
+from io import StringIO
 from pathlib import Path
 from typing import Any, Callable
 
+import pandas as pd
 import torch
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint or model file that cannot be read; the message names the file."""
+
+
+class ResultFileError(RuntimeError):
+    """A per-sample result file that is missing rows or differs from what its provenance recorded."""
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _atomic(path: str | Path, write: Callable[[Any], None], mode: str) -> None:
@@ -17,6 +34,7 @@ def _atomic(path: str | Path, write: Callable[[Any], None], mode: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; results are shared like any other file
         with os.fdopen(fd, mode) as handle:
             write(handle)
             handle.flush()
@@ -40,8 +58,45 @@ def atomic_write_json(obj: Any, path: str | Path) -> None:
 
 
 def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> dict:
-    """Load a checkpoint without executing code from it (``weights_only=True``)."""
-    return torch.load(path, map_location=device, weights_only=True)
+    """Load a checkpoint without executing code from it (``weights_only=True``); a file that cannot be read
+    raises ``CheckpointError`` naming it."""
+    try:
+        return torch.load(path, map_location=device, weights_only=True)
+    except FileNotFoundError:
+        raise
+    except Exception as err:  # torch raises RuntimeError, pickle/zip errors, EOFError... for a damaged file
+        raise CheckpointError(f"cannot read checkpoint {path}: it is damaged or not a certbench checkpoint "
+                              f"({type(err).__name__})") from err
+
+
+def write_rows(frame: pd.DataFrame, tsv: str | Path, provenance: dict) -> None:
+    """Write a per-sample result table and, beside it (``.json``), its provenance plus the row count and
+    SHA-256 of the table, which ``read_rows`` checks."""
+    text = frame.to_csv(sep="\t", index=False)
+    atomic_write_text(text, tsv)
+    atomic_write_json({**provenance, "rows": len(frame),
+                       "sha256": hashlib.sha256(text.encode()).hexdigest()}, Path(tsv).with_suffix(".json"))
+
+
+def read_rows(tsv: str | Path) -> tuple[pd.DataFrame, dict]:
+    """(table, provenance) of a file written by ``write_rows``; ``ResultFileError`` if it is truncated,
+    edited, or its provenance is missing, with the way to rebuild it."""
+    tsv = Path(tsv)
+    rebuild = (f"Rebuild it: delete {tsv} and rerun the same snakemake command (its rule re-creates it from "
+               "the cached model).")
+    sidecar = tsv.with_suffix(".json")
+    if not sidecar.exists():
+        raise ResultFileError(f"{tsv} has no provenance file {sidecar}. {rebuild}")
+    provenance = json.loads(sidecar.read_text())
+    data = tsv.read_bytes()
+    frame = pd.read_csv(StringIO(data.decode()), sep="\t")
+    if len(frame) != provenance.get("rows"):
+        raise ResultFileError(f"{tsv} holds {len(frame)} rows, but {sidecar} records {provenance.get('rows')}: "
+                              f"the file was cut or edited. {rebuild}")
+    if hashlib.sha256(data).hexdigest() != provenance.get("sha256"):
+        raise ResultFileError(f"{tsv} does not match the checksum in {sidecar}: the file was changed after it "
+                              f"was written. {rebuild}")
+    return frame, provenance
 
 
 def parse_eps(token: str) -> float:
@@ -54,6 +109,12 @@ def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(name)
+
+
+def describe_device(device: torch.device) -> str:
+    """``cpu`` or ``cuda:0 (NVIDIA H200)``, with the torch version: what a table header says a run used."""
+    name = f"{device} ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else str(device)
+    return f"{name}, torch {torch.__version__}"
 
 
 def file_sha256(path: str | Path) -> str:

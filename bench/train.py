@@ -3,14 +3,16 @@
 Deterministic: the model is initialised from ``seed`` and every epoch draws its data order and its
 noise from generators seeded by (seed, epoch), so a run resumed from the checkpoint of epoch k
 continues exactly as the uninterrupted run would. The checkpoint is rewritten atomically after
-every epoch; ``model.pt`` (weights + run metadata) is written once at the end. A step whose loss is not
-finite is skipped, logged, and counted in ``metrics.csv`` (``skipped_steps``). With ``select_best`` the
-model is also verified on the test set after every epoch and ``best.pt`` keeps the best one (thesis table 3.3
-selects its checkpoint that way).
+every epoch, the previous one kept beside it: a checkpoint that cannot be read is moved aside with a warning
+and training resumes from the last readable state. ``model.pt`` (weights + run metadata) is written once at
+the end. A step whose loss is not finite is skipped, logged, and counted in ``metrics.csv``
+(``skipped_steps``). With ``select_best`` the model is also verified on the test set after every epoch and
+``best.pt`` keeps the best one (thesis table 3.3 selects its checkpoint that way).
 """
 from __future__ import annotations
 
 import logging
+import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -18,17 +20,19 @@ from pathlib import Path
 import pandas as pd
 import torch
 from torch.utils.data import DataLoader
-from tqdm import tqdm
 
 from bench.data import dataset_spec, load_dataset
-from bench.io import atomic_torch_save, atomic_write_text, load_checkpoint, resolve_device
+from bench.io import (CheckpointError, atomic_torch_save, atomic_write_text, describe_device, load_checkpoint,
+                      resolve_device)
+from bench.logs import progress as progress_lines
 from bench.methods import TrainContext, get_method
 from bench.methods.schedules import ramp_fraction
 from bench.models import build_model
 from bench.selection import verified_error
 
 log = logging.getLogger(__name__)
-CHECKPOINT, FINAL, BEST, METRICS = "checkpoint.pt", "model.pt", "best.pt", "metrics.csv"
+CHECKPOINT, PREVIOUS, FINAL = "checkpoint.pt", "checkpoint.prev.pt", "model.pt"
+BEST, METRICS = "best.pt", "metrics.csv"
 
 
 @dataclass(frozen=True)
@@ -95,10 +99,7 @@ def train(run: RunSpec, settings: TrainSettings, out_dir: str | Path, data_root:
     optimizer, scheduler = make_optimizer(model, settings)
     start, history = 0, []
     identity = {"run": asdict(run), "settings": asdict(settings)}
-    state = load_checkpoint(out_dir / CHECKPOINT, dev) if (out_dir / CHECKPOINT).exists() else None
-    if state is not None and state["identity"] != identity:
-        log.warning("ignoring %s: it was written for another run or other settings", out_dir / CHECKPOINT)
-        state = None
+    state = _last_readable_state(out_dir, identity, dev)
     if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
@@ -114,8 +115,9 @@ def train(run: RunSpec, settings: TrainSettings, out_dir: str | Path, data_root:
         noise = torch.Generator(dev).manual_seed(epoch_seed(run.seed, epoch, stream=1))
         model.train()
         total, seen, skipped = 0.0, 0, 0
-        bar = tqdm(loader, desc=f"epoch {epoch + 1}/{settings.epochs}", disable=not progress, leave=False)
-        for batch, (x, y) in enumerate(bar):
+        batches = progress_lines(loader, f"epoch {epoch + 1}/{settings.epochs}", unit="batch", enabled=progress,
+                                 every_seconds=60)
+        for batch, (x, y) in enumerate(batches):
             x, y = x.to(dev, non_blocking=True), y.to(dev, non_blocking=True)
             ramp = ramp_fraction(epoch * len(loader) + batch, len(loader), settings.warmup_epochs,
                                  settings.rampup_epochs)
@@ -130,7 +132,6 @@ def train(run: RunSpec, settings: TrainSettings, out_dir: str | Path, data_root:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), settings.grad_clip)
             optimizer.step()
             total, seen = total + loss.item() * len(y), seen + len(y)
-            bar.set_postfix(loss=f"{total / seen:.4f}")
         lr = optimizer.param_groups[0]["lr"]
         scheduler.step()
         mean_loss = total / seen if seen else float("nan")
@@ -141,12 +142,40 @@ def train(run: RunSpec, settings: TrainSettings, out_dir: str | Path, data_root:
             log.warning("epoch %d: skipped %d of %d steps whose loss was not finite", epoch + 1, skipped, len(loader))
         if test_set is not None:
             _select(model, method, run, settings, test_set, history, out_dir / BEST, identity, noise)
-        atomic_torch_save({"identity": identity, "epoch": epoch + 1, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                           "scheduler": scheduler.state_dict(), "history": history}, out_dir / CHECKPOINT)
+        if (out_dir / CHECKPOINT).exists():
+            os.replace(out_dir / CHECKPOINT, out_dir / PREVIOUS)
+        atomic_torch_save({"identity": identity, "epoch": epoch + 1, "model": model.state_dict(),
+                           "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                           "history": history}, out_dir / CHECKPOINT)
         atomic_write_text(pd.DataFrame(history).to_csv(index=False), out_dir / METRICS)
 
-    atomic_torch_save({"state_dict": model.state_dict(), "meta": identity}, out_dir / FINAL)
+    atomic_write_text(pd.DataFrame(history).to_csv(index=False), out_dir / METRICS)  # also when resumed at the end
+    atomic_torch_save({"state_dict": model.state_dict(),
+                       "meta": {**identity, "trained_on": describe_device(dev)}}, out_dir / FINAL)
+    last = history[-1] if history else {}
+    log.info("trained %s: %d epochs, final loss %.4f, %.0f s of training in all", out_dir, len(history),
+             last.get("loss", float("nan")), sum(h["seconds"] for h in history))
     return out_dir / FINAL
+
+
+def _last_readable_state(out_dir: Path, identity: dict, device: torch.device) -> dict | None:
+    """The newest checkpoint of this run and settings: ``checkpoint.pt``, else the previous epoch's. One that
+    cannot be read is moved aside (``*.unreadable``) with a warning, so a retried job goes on from the state
+    before it instead of failing on the same file again."""
+    for path in (out_dir / CHECKPOINT, out_dir / PREVIOUS):
+        if not path.exists():
+            continue
+        try:
+            state = load_checkpoint(path, device)
+        except CheckpointError as err:
+            aside = path.with_name(path.name + ".unreadable")
+            os.replace(path, aside)
+            log.warning("%s; moved it to %s and looking for an earlier state", err, aside)
+            continue
+        if state["identity"] == identity:
+            return state
+        log.warning("ignoring %s: it was written for another run or other settings", path)
+    return None
 
 
 def _select(model, method, run, settings, test_set, history, best_path, identity, generator) -> None:
@@ -175,7 +204,11 @@ def make_optimizer(model: torch.nn.Module, settings: TrainSettings):
 
 def load_trained(path: str | Path, device: str | torch.device = "cpu") -> tuple[torch.nn.Module, RunSpec]:
     """Rebuild a model written by ``train`` (weights only, no code executed) in eval mode."""
-    state = load_checkpoint(path, device)
+    try:
+        state = load_checkpoint(path, device)
+    except CheckpointError as err:
+        raise CheckpointError(f"{err}. Delete it and rerun the same snakemake command: its training job resumes "
+                              "from the run's last checkpoint and writes it again.") from err
     run = RunSpec(**state["meta"]["run"])
     model = build_model(run.model, dataset_spec(run.dataset)).to(device)
     model.load_state_dict(state["state_dict"])

@@ -15,14 +15,14 @@ from pathlib import Path
 
 import pandas as pd
 import torch
-from tqdm import tqdm
 
 from bench.attacks import pgd
 from bench.bounds import BoundedNet, margin_bounds, worst_margin
-from bench.certify import test_indices
-from bench.data import load_dataset
+from bench.certify import test_indices, training_provenance
+from bench.data import dataset_spec, load_dataset
 from bench.data.registry import stack
-from bench.io import atomic_write_json, atomic_write_text, file_sha256, resolve_device
+from bench.io import describe_device, resolve_device, write_rows
+from bench.logs import progress as progress_lines
 from bench.methods import get_method
 from bench.train import load_trained
 
@@ -66,28 +66,34 @@ def verify_model(model_path: str | Path, eps: float, settings: VerifySettings, o
     indices = test_indices(len(test_set), settings.skip, settings.max_points)
     generator = torch.Generator(dev).manual_seed(seed)
     rows = []
-    for start in tqdm(range(0, len(indices), settings.batch_size), desc="verify", disable=not progress):
+    batches = range(0, len(indices), settings.batch_size)
+    for start in progress_lines(batches, f"verify eps={eps:.4g}", unit="batches", enabled=progress):
         idx = indices[start:start + settings.batch_size]
         x, y = (t.to(dev) for t in stack(test_set, idx))
         began = time.perf_counter()
         with torch.no_grad():
-            correct = model(x).argmax(1) == y
+            predict = model(x).argmax(1)
+            correct = predict == y
         adv = pgd(model, x, y, eps, settings.pgd_steps, eps / 4, norm, generator) if eps > 0 else x
         with torch.no_grad():
             robust = (model(adv).argmax(1) == y) & correct
         worst = verify_batch(model, x, y, eps, certifiers, norm, generator)
         seconds = (time.perf_counter() - began) / len(idx)
         for k, i in enumerate(idx):
-            row = {"idx": i, "label": int(y[k]), "correct": bool(correct[k]), "pgd_correct": bool(robust[k])}
+            row = {"idx": i, "label": int(y[k]), "predict": int(predict[k]), "correct": bool(correct[k]),
+                   "pgd_correct": bool(robust[k])}
             for name, values in worst.items():
                 row[f"margin_{name}"] = float(values[k])
             row["time"] = round(seconds, 6)
             rows.append(row)
     frame = summarize_rows(pd.DataFrame(rows), certifiers, own)
-    atomic_write_text(frame.to_csv(sep="\t", index=False), out_tsv)
-    atomic_write_json({"model": str(model_path), "model_sha256": file_sha256(model_path), "run": asdict(run),
-                       "eps": eps, "norm": norm, "seed": seed, "settings": asdict(settings),
-                       "own_certifiers": list(own)}, Path(out_tsv).with_suffix(".json"))
+    write_rows(frame, out_tsv, {"run": asdict(run), "eps": eps, "norm": norm, "seed": seed,
+                                "settings": asdict(settings), "own_certifiers": list(own),
+                                "num_classes": dataset_spec(run.dataset).num_classes, **training_provenance(model_path),
+                                "verified_on": describe_device(dev)})
+    log.info("verified %d points at eps %.4g: clean %.3f, PGD %.3f, verified (own bound) %.3f, tightest %.3f, "
+             "%d verifier errors", len(frame), eps, frame["correct"].mean(), frame["pgd_correct"].mean(),
+             frame["verified_own"].mean(), frame["verified_tightest"].mean(), int(frame["verifier_error"].sum()))
     return frame
 
 

@@ -104,3 +104,48 @@ def test_steps_with_a_non_finite_loss_are_skipped_and_counted(tmp_path, monkeypa
     assert history["skipped_steps"].tolist()[1] > 0 and history["skipped_steps"].tolist()[::2] == [0, 0]
     assert "not finite" in caplog.text
     assert all(torch.isfinite(p).all() for p in model.parameters())
+
+
+def test_an_unreadable_checkpoint_is_moved_aside_and_training_goes_on_from_the_previous_epoch(tmp_path, caplog):
+    import pandas as pd
+
+    from bench.train import METRICS, PREVIOUS
+
+    settings = replace(FAST, epochs=3)
+    uninterrupted = train(RUN, settings, tmp_path / "full", progress=False).read_bytes()
+    damaged = tmp_path / "damaged"
+    train(RUN, settings, damaged, progress=False)
+    assert load_checkpoint(damaged / PREVIOUS)["epoch"] == 2
+    (damaged / FINAL).unlink()
+    (damaged / METRICS).unlink()  # as snakemake deletes a job's outputs before it reruns it
+    (damaged / CHECKPOINT).write_bytes((damaged / CHECKPOINT).read_bytes()[:1000])  # a damaged disk block
+
+    with caplog.at_level(logging.INFO, logger="bench.train"):
+        resumed = train(RUN, settings, damaged, progress=False)
+    assert f"cannot read checkpoint {damaged / CHECKPOINT}" in caplog.text and "from epoch 2 of 3" in caplog.text
+    assert (damaged / (CHECKPOINT + ".unreadable")).exists()
+    assert resumed.read_bytes() == uninterrupted
+    stable = ["epoch", "loss", "lr", "eps", "skipped_steps"]  # all but wall time
+    pd.testing.assert_frame_equal(pd.read_csv(damaged / METRICS)[stable],
+                                  pd.read_csv(tmp_path / "full" / METRICS)[stable])
+
+
+def test_a_finished_run_rewrites_its_model_and_metrics_from_the_last_checkpoint(tmp_path):
+    from bench.train import METRICS
+
+    train(RUN, FAST, tmp_path, progress=False)
+    model, metrics = (tmp_path / FINAL).read_bytes(), (tmp_path / METRICS).read_text()
+    (tmp_path / FINAL).unlink()
+    (tmp_path / METRICS).unlink()
+    assert train(RUN, FAST, tmp_path, progress=False).read_bytes() == model
+    assert (tmp_path / METRICS).read_text() == metrics
+
+
+def test_an_unreadable_model_names_the_file_and_how_to_rebuild_it(tmp_path):
+    from bench.io import CheckpointError
+
+    path = train(RUN, FAST, tmp_path, progress=False)
+    path.write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError) as info:
+        load_trained(path)
+    assert f"cannot read checkpoint {path}" in str(info.value) and "Delete it and rerun" in str(info.value)
