@@ -1,5 +1,5 @@
 """The l_inf table builders: cells keyed by (method, dataset, eps, eps_train), parts, accuracy tables,
-quoted rows, and the training-time table (thesis table 3.3)."""
+quoted rows, stand-in labels, collapsed models, and the training-time table (thesis table 3.3)."""
 import pandas as pd
 import pytest
 
@@ -7,19 +7,29 @@ from bench.reference import reference_table, table_parts
 from bench.report.linf_table import VerifiedRun, build_linf_table
 from bench.report.training_table import TrainingRun, build_training_table
 
-PROVENANCE = {"run": {"model": "small"}, "settings": {"pgd_steps": 100, "certifiers": ["ibp"]}}
+TRAINING = {"epochs": 8, "batch_size": 64, "lr": 0.001, "momentum": 0.0, "weight_decay": 0.0, "optimizer": "adam",
+            "lr_step_epochs": 100, "lr_gamma": 0.5, "warmup_epochs": 1, "rampup_epochs": 4}
 
 
-def run(method, dataset, eps, eps_train, correct, verified):
-    """A verification frame of 10 points: ``correct`` of them correct, ``verified`` of those verified."""
-    frame = pd.DataFrame({"correct": [i < correct for i in range(10)], "pgd_correct": [i < verified for i in range(10)],
-                          "verified_own": [i < verified for i in range(10)],
-                          "verified_tightest": [i < verified for i in range(10)], "verifier_error": [False] * 10})
-    return VerifiedRun(method, dataset, eps, eps_train, frame, PROVENANCE)
+def run(method, dataset, eps, eps_train, correct, verified, model="small", points=10):
+    """A verification frame of ``points`` points: ``correct`` of them correct, ``verified`` of those verified;
+    predictions spread over the ten classes."""
+    frame = pd.DataFrame({"predict": [i % 10 for i in range(points)], "correct": [i < correct for i in range(points)],
+                          "pgd_correct": [i < verified for i in range(points)],
+                          "verified_own": [i < verified for i in range(points)],
+                          "verified_tightest": [i < verified for i in range(points)],
+                          "verifier_error": [False] * points})
+    provenance = {"run": {"model": model}, "settings": {"pgd_steps": 100, "certifiers": ["ibp"]}, "seed": 0,
+                  "num_classes": 10, "training": TRAINING, "trained_on": "cpu", "verified_on": "cpu"}
+    return VerifiedRun(method, dataset, eps, eps_train, frame, provenance)
 
 
 def table_lines(markdown: str, *needles: str) -> list[str]:
     return [line for line in markdown.splitlines() if all(n in line for n in needles)]
+
+
+def cells(line: str) -> list[str]:
+    return [cell.strip() for cell in line.strip().strip("|").split("|")]
 
 
 def test_runs_at_two_training_radii_fill_their_own_rows():
@@ -30,30 +40,65 @@ def test_runs_at_two_training_radii_fill_their_own_rows():
                                 "landscape", {"cifar10": "digits_rgb8", "mnist": "digits"})
     assert [line for line in markdown.splitlines() if line.startswith("## ")] == [f"## {p['title']}" for p in parts]
     same, wider = (table_lines(markdown, "| 2/255", f"| {e} ", "| IBP ") for e in ("2/255", "2.2/255"))
-    assert "43.60 / 20.00 (-23.60)" in same[0] and "56.58 / 40.00 (-16.58)" in same[0]
-    assert "44.78 / 10.00 (-34.78)" in wider[0] and "55.78 / 70.00 (+14.22)" in wider[0]
+    # stand-ins: both numbers with the interval over the 10 points, no difference
+    assert cells(same[0])[:2] == ["cifar10 → digits_rgb8", "medium → small"]
+    assert {"43.60 / 20.00 [2.5, 55.6]", "56.58 / 40.00 [12.2, 73.8]"} <= set(cells(same[0]))
+    assert {"44.78 / 10.00 [0.3, 44.5]", "55.78 / 70.00 [34.8, 93.3]"} <= set(cells(wider[0]))
     assert "not run yet" in table_lines(markdown, "| 8/255", "| 8.8/255", "| IBP ")[0]
+    assert "Training of ibp_kappa0: 8 epochs, batch 64; Adam lr 0.001; eps warm-up 1 + ramp-up 4 epochs." in markdown
+
+
+def test_the_difference_to_the_paper_is_shown_only_where_the_paper_setting_ran():
+    ref = reference_table("sac", "table1")
+    markdown = build_linf_table(ref, [ref], [run("cap", "cifar10", "2/255", "2/255", 7, 5, model="4c3f")], "paper",
+                                "note", "abc", "sac", {"cifar10": "cifar10"})
+    cap = cells(table_lines(markdown, "| CAP (Wong")[0])
+    assert cap[:2] == ["cifar10", "4c3f"]
+    assert cap[5:8] == ["0.68 / 0.70 [0.35, 0.93] (+0.02)", "n/a / 0.50 [0.19, 0.81]",
+                        "0.54 / 0.50 [0.19, 0.81] (-0.04)"]
 
 
 def test_accuracy_tables_print_fractions_and_mark_quoted_rows():
     ref = reference_table("sac", "table1")
     runs = [run("cap", "cifar10", "2/255", "2/255", 7, 5)]
     markdown = build_linf_table(ref, [ref], runs, "smoke", "note", "abc", "sac", {"cifar10": "digits_rgb8"})
-    cap = table_lines(markdown, "| CAP (Wong")[0]
-    assert "0.68 / 0.70 (+0.02)" in cap and "n/a / 0.50" in cap and "0.54 / 0.50 (-0.04)" in cap
+    cap = cells(table_lines(markdown, "| CAP (Wong")[0])
+    assert cap[5:8] == ["0.68 / 0.70 [0.35, 0.93]", "n/a / 0.50 [0.19, 0.81]", "0.54 / 0.50 [0.19, 0.81]"]
     assert "0.78 / not run here" in table_lines(markdown, "| 2/255", "COLT")[0]
     assert "0.51 / not run yet" in table_lines(markdown, "| 8/255", "IBP* (Gowal")[0]
     assert not table_lines(markdown, "| 16/255", "CAP (Wong")  # the paper prints no CAP row at 16/255
 
 
+def test_a_table_without_a_pgd_column_shows_the_measured_pgd_error():
+    ref = reference_table("book", "table14_1")
+    markdown = build_linf_table(ref, [ref], [run("ibp", "cifar10", "8/255", "8/255", 9, 4)], "smoke", "note", "abc",
+                                "book", {"cifar10": "digits_rgb8", "mnist": "digits"})
+    assert "PGD error % (measured only)" in markdown
+    assert cells(table_lines(markdown, "| 8/255", "| IBP ")[0])[7] == "60.00 [26.2, 87.8]"  # 6 of 10 not robust
+
+
+def test_a_collapsed_model_is_flagged_instead_of_reported(caplog):
+    collapsed = run("ibp", "mnist", "0.4", "0.4", 1, 0, points=40)
+    collapsed.frame["predict"] = 4
+    ref = reference_table("book", "table14_1")
+    markdown = build_linf_table(ref, [ref], [collapsed], "smoke", "note", "abc", "book",
+                                {"cifar10": "digits_rgb8", "mnist": "digits"})
+    row = table_lines(markdown, "| 0.4", "| IBP ")[0]
+    assert "1.66 / collapsed[1]" in row and "15.01 / collapsed[1]" in row and "97.50" not in row
+    assert ("[1] Collapsed model (ibp, mnist eps 0.4, eps_train 0.4): it predicts class 4 for 40 of 40 points"
+            in markdown)
+    assert "collapsed" in caplog.text
+
+
 def test_training_table_reads_the_first_ramp_epoch_and_the_best_checkpoint():
     history = pd.DataFrame({"epoch": [1, 2, 3, 4], "loss": [2.0, 1.5, 1.8, 1.7],
                             "verified_error": [100.0, 80.0, 60.0, 70.0]})
-    measured = TrainingRun("ibp", "cifar10", "8/255", "8/255", history, warmup_epochs=1)
+    measured = TrainingRun("ibp", "cifar10", "8/255", "8/255", history, "small", TRAINING)
     assert measured.train_loss_start() == 1.5 and measured.best() == (60.0, 3)
     markdown = build_training_table(reference_table("landscape", "table3_3"), [measured], "smoke", "note", "abc",
                                     "landscape", {"cifar10": "digits_rgb8"})
-    row = table_lines(markdown, "| IBP ")[0]
-    assert "1.64 / 1.50 (-0.14)" in row and "73.19 / 60.00 (-13.19)" in row and row.rstrip(" |").endswith("3")
+    assert cells(table_lines(markdown, "| IBP ")[0]) == ["cifar10 → digits_rgb8", "medium → small", "8/255", "IBP",
+                                                         "1.64 / 1.50", "73.19 / 60.00", "3"]
     with pytest.raises(ValueError, match="select_best"):
-        TrainingRun("ibp", "cifar10", "8/255", "8/255", history.drop(columns="verified_error"), 1).best()
+        TrainingRun("ibp", "cifar10", "8/255", "8/255", history.drop(columns="verified_error"), "small",
+                    TRAINING).best()

@@ -2,25 +2,29 @@
 one row per (dataset, eps, eps_train, method), with standard / PGD / verified error in percent or, where the
 paper prints them (sac), clean / PGD / certified accuracy as fractions.
 
-Cells show ``paper / reproduced (reproduced - paper)``. Verified error uses the method's own bounds, as the
-thesis does; an extra measured-only column gives it under the tightest bound the suite computed, and
-another counts verifier errors (a bound that failed), which are never folded into "not certified".
-A row the suite cannot train (a method the paper only quotes) reads "not run here"; a row it can train but
-the config does not select reads "not run yet".
+Cells show ``paper / reproduced [95% interval]`` and, where the paper's dataset and model were run, the
+difference. Verified error uses the method's own bounds, as the thesis does; measured-only columns give the
+PGD error where the paper prints none, the verified error under the tightest bound the suite computed, and
+the count of verifier errors (a bound that failed), which are never folded into "not certified". A row the
+suite cannot train (a method the paper only quotes) reads "not run here"; a row it can train but the config
+does not select reads "not run yet"; a model that collapsed to one class or to chance reads "collapsed".
 """
 from __future__ import annotations
 
-import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 from tabulate import tabulate
 
+from bench.io import read_rows
 from bench.methods import METHODS
 from bench.reference import cell_setting
-from bench.report.smoothing_table import format_cell
+from bench.report.cells import (COLLAPSED, Footnotes, Measured, as_shown, collapse_reason, describe_training,
+                                format_cell, ran)
 
+log = logging.getLogger(__name__)
 COLUMN_OF = {"standard": "correct", "clean": "correct", "pgd": "pgd_correct", "verified": "verified_own",
              "certified": "verified_own"}
 
@@ -36,53 +40,76 @@ class VerifiedRun:
 
     @classmethod
     def load(cls, method: str, dataset: str, eps: str, eps_train: str, tsv: str | Path) -> "VerifiedRun":
-        tsv = Path(tsv)
-        return cls(method, dataset, eps, eps_train, pd.read_csv(tsv, sep="\t"),
-                   json.loads(tsv.with_suffix(".json").read_text()))
+        return cls(method, dataset, eps, eps_train, *read_rows(tsv))
 
-    def error(self, column: str) -> float:
-        """Percent of evaluated points that are not correct / not PGD-robust / not verified."""
-        return 100.0 * (1.0 - self.frame[COLUMN_OF.get(column, column)].astype(bool).mean())
+    def hits(self, column: str) -> Measured:
+        """Points that are correct / PGD-robust / verified (``column`` as the paper names it, or ours)."""
+        return Measured.of(self.frame[COLUMN_OF.get(column, column)])
 
-    def measure(self, column: str, metric: str) -> float:
-        return self.error(column) if metric == "error" else 1.0 - self.error(column) / 100.0
+    def collapse(self) -> str | None:
+        return collapse_reason(self.frame["predict"], self.frame["correct"], self.provenance["num_classes"])
 
 
-def _describe(runs: list[VerifiedRun], scale: str, scale_note: str, used: dict[str, str]) -> list[str]:
+def _describe(runs: list[VerifiedRun], scale: str, scale_note: str) -> list[str]:
     lines = [f"- Scale: **{scale}**. {scale_note}"]
     if not runs:
         return lines + ["- No row of this table has been run yet."]
-    replaced = sorted({f"`{used[r.dataset]}` for `{r.dataset}`" for r in runs if used[r.dataset] != r.dataset})
-    if replaced:
-        lines.append("- Offline stand-ins used: " + "; ".join(replaced) + ".")
-    models = sorted({r.provenance["run"]["model"] for r in runs})
+    trainings: dict[str, set[str]] = {}
+    for r in runs:
+        trainings.setdefault(describe_training(r.provenance["training"]), set()).add(r.method)
     points = sorted({len(r.frame) for r in runs})
     steps = sorted({r.provenance["settings"]["pgd_steps"] for r in runs})
     certifiers = sorted({c for r in runs for c in r.provenance["settings"]["certifiers"]})
-    lines += [f"- Models trained: {', '.join(f'`{m}`' for m in models)}.",
+    devices = sorted({f"trained on {r.provenance['trained_on']}; verified on {r.provenance['verified_on']}"
+                      for r in runs})
+    lines += [f"- Training of {', '.join(sorted(methods))}: {text}." for text, methods in trainings.items()]
+    lines += [f"- Seed {runs[0].provenance['seed']}; " + " | ".join(devices) + ".",
               f"- Test points per cell: {', '.join(map(str, points))}; PGD: {', '.join(map(str, steps))} steps of "
               "eps/4 from a random start.",
               f"- Bounds computed for 'tightest': {', '.join(certifiers)} (plus each method's own)."]
     return lines
 
 
-def _part_rows(part: dict, measured: dict) -> list[list[str]]:
+def _measured_only(run: VerifiedRun, column: str, metric: str) -> str:
+    value, low, high = as_shown(run.hits(column), metric)
+    digits = 2 if metric == "accuracy" else 1
+    return f"{value:.2f} [{low:.{digits}f}, {high:.{digits}f}]"
+
+
+def _row_cells(run: VerifiedRun | None, paper: list, columns: list, metric: str, comparable: bool, missing: str,
+               extra: list[str], notes: Footnotes) -> list[str]:
+    if run is None:
+        return [format_cell(p, None, missing=missing) for p in paper] + [missing] * (len(extra) + 1)
+    reason = run.collapse()
+    if reason:
+        mark = notes.mark(f"Collapsed model ({run.method}, {run.dataset} eps {run.eps}, eps_train {run.eps_train}): "
+                          f"it {reason}; its errors describe that failure, not the method, so none is shown.")
+        log.warning("%s (%s, eps %s) collapsed: it %s", run.method, run.dataset, run.eps, reason)
+        return [format_cell(p, COLLAPSED + mark) for p in paper] + [COLLAPSED + mark] * len(extra) + [
+            str(int(run.frame["verifier_error"].sum()))]
+    return ([format_cell(p, run.hits(c), metric, comparable) for p, c in zip(paper, columns)]
+            + [_measured_only(run, c, metric) for c in extra] + [str(int(run.frame["verifier_error"].sum()))])
+
+
+def _part_rows(part: dict, measured: dict, used: dict[str, str], notes: Footnotes) -> list[str]:
     rows, metric, columns = [], part["metric"], part["columns"]
+    extra = (["pgd"] if "pgd" not in columns else []) + ["verified_tightest"]
     for block in part["blocks"]:
         for method, label in part["rows"].items():
             if method not in block["values"]:
                 continue  # the paper prints no such row in this block
-            eps_train = cell_setting(block, method)["eps_train"]
-            run = measured.get((method, block["dataset"], block["eps"], eps_train))
+            setting = cell_setting(block, method)
+            run = measured.get((method, block["dataset"], block["eps"], setting["eps_train"]))
+            model = run.provenance["run"]["model"] if run else setting["model"]
+            comparable = run is not None and used[block["dataset"]] == block["dataset"] and model == setting["model"]
             paper = block["values"][method] or [None] * len(columns)
             missing = "not run yet" if method in METHODS else "not run here"
-            cells = [format_cell(p, None if run is None else run.measure(c, metric), missing)
-                     for p, c in zip(paper, columns)]
-            extra = [missing] * 2 if run is None else [
-                f"{run.measure('verified_tightest', metric):.2f}", str(int(run.frame["verifier_error"].sum()))]
-            rows.append([block["dataset"], block["eps"], eps_train, label, *cells, *extra])
+            rows.append([ran(block["dataset"], used[block["dataset"]]), ran(setting["model"], model), block["eps"],
+                         setting["eps_train"], label,
+                         *_row_cells(run, paper, columns, metric, comparable, missing, extra, notes)])
     unit = "error %" if metric == "error" else "accuracy"
-    headers = ["dataset", "eps (l_inf)", "eps_train", "method", *(f"{c} {unit}" for c in columns),
+    headers = ["dataset", "model", "eps (l_inf)", "eps_train", "method", *(f"{c} {unit}" for c in columns),
+               *(f"PGD {unit} (measured only)" for c in extra if c == "pgd"),
                f"{columns[-1]} {unit}, tightest bound", "verifier errors"]
     return [tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)]
 
@@ -94,17 +121,23 @@ def build_linf_table(reference: dict, parts: list[dict], runs: list[VerifiedRun]
     measured = {(r.method, r.dataset, r.eps, r.eps_train): r for r in runs}
     metrics = {part["metric"] for part in parts}
     unit = "errors in percent" if metrics == {"error"} else "accuracies as fractions"
+    notes = Footnotes()
+    body = []
+    for part in parts:
+        if len(parts) > 1:
+            body += [f"## {part['title']}", ""]
+        body += [*_part_rows(part, measured, used, notes), ""]
     lines = [
         f"# {reference['title']}", "",
         f"Rebuilt by certbench from paper `{paper_key}`; reference numbers as printed in the paper.", "",
-        *_describe(runs, scale, scale_note, used),
+        *_describe(runs, scale, scale_note),
         f"- Commit: `{commit}`.",
-        f"- Cell: paper / reproduced (reproduced - paper), {unit}; n/a where the paper prints '-'. A point "
-        "counts as verified when it is classified correctly and the method's own bound proves every margin "
-        "positive. eps_train is the training radius the paper states for the row.", "",
+        f"- Cell: paper / reproduced [95% Clopper-Pearson interval over the test points], {unit}; "
+        "(reproduced - paper) only where the paper's dataset and model were run; n/a where the paper prints '-'. "
+        "A point counts as verified when it is classified correctly and the method's own bound proves every "
+        "margin positive. eps_train is the training radius the paper states for the row; `a → b`: b ran in "
+        "place of the paper's a.", "",
+        *body,
+        *notes.lines(),
     ]
-    for part in parts:
-        if len(parts) > 1:
-            lines += [f"## {part['title']}", ""]
-        lines += [*_part_rows(part, measured), ""]
     return "\n".join(lines)

@@ -1,19 +1,25 @@
 """Randomized-smoothing tables (Shrink & Cert Tables 2-3): certified accuracy per sigma block and radius.
 
-Every cell shows ``paper / reproduced (reproduced - paper)``. A row without a run shows the paper's
-number and "not run yet"; reproduced numbers are computed here from per-sample certificate files.
+Every cell shows ``paper / reproduced [95% interval]`` and, where the paper's dataset and model were run, the
+difference. A row without a run shows the paper's number and "not run yet"; reproduced numbers are computed
+here from per-sample certificate files. A radius that the run's n cannot certify reads "—" (zero by
+construction, not a measurement); a model that collapsed to one class reads "collapsed".
 """
 from __future__ import annotations
 
-import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 from tabulate import tabulate
 
+from bench.io import read_rows
+from bench.report.cells import (COLLAPSED, NOT_CERTIFIABLE, Footnotes, Measured, collapse_reason,
+                                describe_training, format_cell, ran)
 from bench.smoothing import certified_radius, clopper_pearson_lower
 
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -25,32 +31,30 @@ class MeasuredRun:
 
     @classmethod
     def load(cls, method: str, sigma: float, tsv: str | Path) -> "MeasuredRun":
-        tsv = Path(tsv)
-        return cls(method, sigma, pd.read_csv(tsv, sep="\t"),
-                   json.loads(tsv.with_suffix(".json").read_text()))
+        return cls(method, sigma, *read_rows(tsv))
+
+    def certified(self, radius: float) -> Measured:
+        return certified_accuracy(self.certificates, radius)
+
+    def collapse(self) -> str | None:
+        frame = self.certificates
+        return collapse_reason(frame["predict"], frame["correct"], self.provenance["num_classes"])
+
+    def largest_radius(self) -> float:
+        return max_radius_factor(self.provenance["n"], self.provenance["alpha"]) * self.sigma
 
 
-def certified_accuracy(frame: pd.DataFrame, radius: float) -> float:
+def certified_accuracy(frame: pd.DataFrame, radius: float) -> Measured:
     """Approximate certified accuracy at l2 ``radius``: correct, not abstained, and radius >= r.
 
     ``>=`` as in Cohen et al.'s analysis code, so that radius 0 gives the smoothed clean accuracy.
     """
-    return float(((frame["correct"] == 1) & (frame["radius"] >= radius)).mean())
+    return Measured.of((frame["correct"] == 1) & (frame["radius"] >= radius))
 
 
 def max_radius_factor(n: int, alpha: float) -> float:
     """R_max / sigma = Phi^-1(alpha^(1/n)): no radius beyond it can be certified with n samples."""
     return certified_radius(clopper_pearson_lower(n, n, alpha), 1.0)
-
-
-def format_cell(paper: float | None, measured: float | None, missing: str = "not run yet") -> str:
-    """``paper / reproduced (reproduced - paper)``; ``missing`` where nothing was measured."""
-    paper_text = "n/a" if paper is None else f"{paper:.2f}"
-    if measured is None:
-        return f"{paper_text} / {missing}"
-    if paper is None:
-        return f"{paper_text} / {measured:.2f}"
-    return f"{paper_text} / {measured:.2f} ({measured - paper:+.2f})"
 
 
 def _describe_runs(runs: list[MeasuredRun], scale: str, scale_note: str) -> list[str]:
@@ -64,9 +68,14 @@ def _describe_runs(runs: list[MeasuredRun], scale: str, scale_note: str) -> list
     subset = (f"test indices divisible by {first['skip']}, of {first['num_test']}"
               + (f", first {first['max_points']}" if first.get("max_points") else ""))
     protocols = sorted({(r.provenance["n0"], r.provenance["n"], r.provenance["alpha"]) for r in runs})
+    trainings = sorted({describe_training(r.provenance["training"]) for r in runs})
+    devices = sorted({f"trained on {r.provenance['trained_on']}; certified on {r.provenance['certified_on']}"
+                      for r in runs})
     return [
         f"- Scale: **{scale}**. {scale_note}",
         f"- Dataset used: {dataset_text}; model used: `{model}`.",
+        f"- Training ({', '.join(sorted({r.method for r in runs}))}): " + " | ".join(trainings) + ".",
+        f"- Seed {first['seed']}; " + " | ".join(devices) + ".",
         f"- Certified test points per model: {', '.join(map(str, points))} ({subset}).",
         "- CERTIFY (Cohen et al.): " + "; ".join(f"n0={a}, n={b}, alpha={c}" for a, b, c in protocols)
         + "; each model certified with its training sigma.",
@@ -75,19 +84,41 @@ def _describe_runs(runs: list[MeasuredRun], scale: str, scale_note: str) -> list
     ]
 
 
+def _cells(run: MeasuredRun | None, paper: list, radii: list, comparable: bool, notes: Footnotes) -> list[str]:
+    if run is None:
+        return [format_cell(p, None) for p in paper]
+    reason = run.collapse()
+    if reason:
+        mark = notes.mark(f"Collapsed model ({run.method}, sigma {run.sigma:g}): it {reason}; its certified "
+                          "accuracies describe that failure, not the method, so none is shown.")
+        log.warning("%s at sigma %g collapsed: it %s", run.method, run.sigma, reason)
+        return [format_cell(p, COLLAPSED + mark) for p in paper]
+    cells = []
+    for p, radius in zip(paper, radii):
+        if radius > run.largest_radius():
+            mark = notes.mark(f"Zero by construction: at n={run.provenance['n']}, alpha={run.provenance['alpha']} "
+                              f"no radius above {run.largest_radius() / run.sigma:.2f} x sigma can be certified.")
+            cells.append(format_cell(p, NOT_CERTIFIABLE + mark))
+        else:
+            cells.append(format_cell(p, run.certified(radius), comparable=comparable))
+    return cells
+
+
 def build_smoothing_table(reference: dict, runs: list[MeasuredRun], scale: str, scale_note: str,
                           commit: str, paper_key: str) -> str:
     """Markdown for one reference table, measured cells filled from ``runs``."""
     radii = reference["columns"]
     measured = {(r.method, float(r.sigma)): r for r in runs}
-    rows = []
+    notes, rows = Footnotes(), []
     for sigma, block in reference["values"].items():
         for method, label in reference["rows"].items():
             run = measured.get((method, float(sigma)))
-            cells = [format_cell(paper, None if run is None else certified_accuracy(run.certificates, radius))
-                     for paper, radius in zip(block.get(method, [None] * len(radii)), radii)]
-            rows.append([f"{float(sigma):.2f}", label, *cells])
-    headers = [reference["block"], "method", *(f"r={radius:g}" for radius in radii)]
+            used = run.provenance["run"] if run else {"dataset": reference["dataset"], "model": reference["model"]}
+            comparable = (used["dataset"], used["model"]) == (reference["dataset"], reference["model"])
+            paper = block.get(method, [None] * len(radii))
+            rows.append([f"{float(sigma):.2f}", label, ran(reference["dataset"], used["dataset"]),
+                         ran(reference["model"], used["model"]), *_cells(run, paper, radii, comparable, notes)])
+    headers = [reference["block"], "method", "dataset", "model", *(f"r={radius:g}" for radius in radii)]
     protocol = reference["protocol"]
     lines = [
         f"# {reference['title']}",
@@ -97,10 +128,13 @@ def build_smoothing_table(reference: dict, runs: list[MeasuredRun], scale: str, 
         "",
         *_describe_runs(runs, scale, scale_note),
         f"- Commit: `{commit}`.",
-        "- Cell: paper / reproduced (reproduced - paper). Certified accuracy at l2 radius r is the fraction of "
-        "certified test points that are classified correctly, not abstained, with certified radius >= r.",
+        "- Cell: paper / reproduced [95% Clopper-Pearson interval over the certified test points], and "
+        "(reproduced - paper) only where the paper's dataset and model were run. Certified accuracy at l2 radius "
+        "r is the fraction of certified test points that are classified correctly, not abstained, with "
+        "certified radius >= r.",
         "",
         tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True),
         "",
+        *notes.lines(),
     ]
     return "\n".join(lines)

@@ -14,7 +14,7 @@ import pandas as pd
 from tabulate import tabulate
 
 from bench.reference import cell_setting
-from bench.report.smoothing_table import format_cell
+from bench.report.cells import describe_training, format_cell, ran
 
 
 @dataclass(frozen=True)
@@ -24,11 +24,16 @@ class TrainingRun:
     eps: str
     eps_train: str
     history: pd.DataFrame
-    warmup_epochs: int
+    model: str       # the model trained (a stand-in at smoke scale)
+    settings: dict   # its training protocol
 
     @classmethod
-    def load(cls, method, dataset, eps, eps_train, metrics: str | Path, warmup_epochs: int) -> "TrainingRun":
-        return cls(method, dataset, eps, eps_train, pd.read_csv(metrics), int(warmup_epochs))
+    def load(cls, method, dataset, eps, eps_train, metrics: str | Path, model: str, settings: dict) -> "TrainingRun":
+        return cls(method, dataset, eps, eps_train, pd.read_csv(metrics), model, settings)
+
+    @property
+    def warmup_epochs(self) -> int:
+        return self.settings.get("warmup_epochs", 0)
 
     def train_loss_start(self) -> float:
         first_ramp = self.history[self.history["epoch"] == self.warmup_epochs + 1]
@@ -60,22 +65,30 @@ def build_training_table(reference: dict, runs: list[TrainingRun], scale: str, s
         for method, label in reference["rows"].items():
             if method not in block["values"]:
                 continue
-            eps_train = cell_setting(block, method)["eps_train"]
-            run = measured.get((method, block["dataset"], block["eps"], eps_train))
-            cells = [format_cell(p, None if run is None else run.measure(c))
+            setting = cell_setting(block, method)
+            run = measured.get((method, block["dataset"], block["eps"], setting["eps_train"]))
+            model = run.model if run else setting["model"]
+            comparable = used[block["dataset"]] == block["dataset"] and model == setting["model"]
+            cells = [format_cell(p, None if run is None else run.measure(c), comparable=comparable)
                      for p, c in zip(block["values"][method], columns)]
             best_epoch = "not run yet" if run is None else str(run.best()[1])
-            rows.append([used.get(block["dataset"], block["dataset"]), block["eps"], label, *cells, best_epoch])
-    headers = ["dataset used", "eps (l_inf)", "method", *(LABELS[c] for c in columns), "best epoch"]
+            rows.append([ran(block["dataset"], used[block["dataset"]]), ran(setting["model"], model), block["eps"],
+                         label, *cells, best_epoch])
+    headers = ["dataset", "model", "eps (l_inf)", "method", *(LABELS[c] for c in columns), "best epoch"]
+    trainings: dict[str, set[str]] = {}
+    for r in runs:
+        trainings.setdefault(describe_training(r.settings), set()).add(r.method)
     lines = [
         f"# {reference['title']}", "",
         f"Rebuilt by certbench from paper `{paper_key}`; reference numbers as printed in the paper.", "",
         f"- Scale: **{scale}**. {scale_note}",
+        *(f"- Training of {', '.join(sorted(methods))}: {text}." for text, methods in trainings.items()),
         "- Train loss at the beginning: mean training loss of the first ramp-up epoch (the first with eps > 0).",
         "- Best checkpoint: the epoch with the lowest verified test error under the method's own bounds, "
         "checked after every epoch on the test points the protocol's `select_skip` picks.",
         f"- Commit: `{commit}`.",
-        "- Cell: paper / reproduced (reproduced - paper).", "",
+        "- Cell: paper / reproduced, and (reproduced - paper) only where the paper's dataset and model were run; "
+        "`a → b`: b ran in place of the paper's a.", "",
         tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True), "",
     ]
     return "\n".join(lines)

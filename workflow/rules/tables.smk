@@ -12,7 +12,9 @@ rule table_smoothing:
         reference=lambda w: REPO / "bench" / "reference" / f"{config['tables'][w.table]['reference']['paper']}.yaml",
         code=REPORT_CODE,
     output:
-        report("tables/{table}.md", category="Tables", caption="../report/table.rst"),
+        markdown="tables/{table}.md",
+        html=report("tables/{table}.html", category="Tables", labels={"table": "{table}"},
+                    caption="../report/table.rst"),
     params:
         cells=lambda w: [[m, s, path] for (m, s), path in table_certificates(w.table).items()],
         reference=lambda w: config["tables"][w.table]["reference"],
