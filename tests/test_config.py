@@ -1,6 +1,8 @@
-"""The config schema rejects bad input before any job runs, naming the offending key."""
+"""The config schema rejects bad input before any job runs, naming the offending key; resources per scale;
+missing data found when the DAG is built."""
 import copy
 import json
+import re
 import subprocess
 import sys
 
@@ -83,3 +85,63 @@ def test_best_checkpoint_table_without_selection_is_refused_before_any_job(repo,
     result = subprocess.run(cmd, capture_output=True, text=True, cwd=repo)
     assert result.returncode != 0
     assert "set select_best: true in scales.smoke.train_linf.fig3_6" in result.stderr + result.stdout
+
+
+def dry_run_resources(repo, tmp_path, *args) -> dict[str, set[str]]:
+    """Rule -> the distinct `resources:` lines of its jobs in a forced dry run of every table."""
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(repo / "Snakefile"), "-d", str(tmp_path), "-n", "-F", *args]
+    out = subprocess.run(cmd, capture_output=True, text=True, cwd=repo, check=True).stdout
+    found, rule = {}, None
+    for line in out.splitlines():
+        if line.startswith("rule ") or line.startswith("localrule "):
+            rule = line.split()[1].rstrip(":")
+        elif line.strip().startswith("resources:") and rule:
+            found.setdefault(rule, set()).add(line.strip())
+    return found
+
+
+COMPUTE = {"train", "certify_smoothing", "train_linf", "verify_linf"}
+
+
+@pytest.mark.parametrize("scale, gpu, mem_mb", [("smoke", 0, 2000), ("paper", 1, None)])
+def test_every_compute_job_gets_the_resources_of_its_scale(repo, config, tmp_path, scale, gpu, mem_mb):
+    found = dry_run_resources(repo, tmp_path, "--config", f"scale={scale}")
+    assert set(found) >= COMPUTE
+    for rule in COMPUTE:
+        want = config["scales"][scale]["resources"][rule]
+        assert len(found[rule]) == 1, found[rule]
+        got = dict(item.split("=") for item in found[rule].pop().removeprefix("resources: ").split(", "))
+        assert (got["runtime"], got["gpu"], got["mem_mb"]) == (str(want["runtime"]), str(gpu), str(want["mem_mb"]))
+        assert mem_mb is None or want["mem_mb"] == mem_mb
+
+
+def test_every_rule_is_a_compute_rule_with_resources_or_runs_locally(repo, config):
+    """A rule that asks the cluster for nothing must not be submitted to it (and the reverse)."""
+    sources = [(repo / "Snakefile").read_text()] + [p.read_text() for p in (repo / "workflow/rules").glob("*.smk")]
+    rules = {name: body for text in sources
+             for name, body in re.findall(r"^rule (\w+):\n((?:[ \t]+.*\n|\n)*)", text, re.M)}
+    local = set(re.search(r"^localrules: ([\w,\s]+?)\n\n", sources[0], re.M).group(1).replace(",", " ").split())
+    local |= {name for name, body in rules.items() if "localrule: True" in body}
+    compute = {name for name, body in rules.items() if "job_resources(" in body}
+    assert compute == COMPUTE == set(config["scales"]["paper"]["resources"])
+    assert not compute & local and compute | local == set(rules)
+
+
+def test_a_missing_dataset_stops_the_run_before_any_job(repo, tmp_path):
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(repo / "Snakefile"), "-d", str(tmp_path), "--cores", "1",
+           "tables/table2_cifar_l2.md", "--config", "scale=paper", f"data_root={tmp_path / 'no_data'}"]
+    result = subprocess.run(cmd, capture_output=True, text=True, cwd=repo)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert f"dataset 'cifar10' is missing or corrupted under {tmp_path / 'no_data' / 'cifar10'}" in output
+    assert "How to get it: set `allow_download: true`" in output
+    assert not (tmp_path / "results").exists() and not (tmp_path / "logs").exists()
+    dry = subprocess.run(cmd + ["-n"], capture_output=True, text=True, cwd=repo)
+    assert dry.returncode == 0 and "a real run would stop here" in dry.stdout + dry.stderr
+
+
+def test_allowed_downloads_run_once_per_dataset_before_the_jobs_that_read_it(repo, tmp_path):
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(repo / "Snakefile"), "-d", str(tmp_path), "-n",
+           "tables/book_table14_1.md", "--config", "scale=paper", "allow_download=True"]
+    out = subprocess.run(cmd, capture_output=True, text=True, cwd=repo, check=True).stdout
+    assert re.search(r"^download_dataset\s+2$", out, re.M)  # mnist and cifar10

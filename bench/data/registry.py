@@ -11,6 +11,7 @@ from torchvision import datasets as tvd
 from torchvision import transforms as T
 
 from bench.data import offline
+from bench.data.files import DIGITS, HOW_TO, missing_message
 
 
 class DatasetNotFound(FileNotFoundError):
@@ -48,16 +49,16 @@ def _torchvision(cls, split_kw: Callable[[str], dict], augment_fn=None):
         try:
             return cls(str(folder), download=download, transform=transform, **split_kw(split))
         except RuntimeError as err:  # torchvision: "Dataset not found or corrupted"
-            raise DatasetNotFound(_missing_message(spec, folder, err)) from err
+            raise DatasetNotFound(missing_message(spec.name, folder, err)) from err
 
     return load
 
 
 def _image_folder(subdir: str, size: int):
     def load(spec: DatasetSpec, split: str, root: Path, download: bool, augment: bool) -> Dataset:
-        folder = root / spec.name / subdir.format(split=split)
+        folder = root / spec.name / subdir.format(split={"train": "train", "test": "val"}[split])
         if not folder.is_dir():
-            raise DatasetNotFound(_missing_message(spec, folder, None))
+            raise DatasetNotFound(missing_message(spec.name, folder))
         steps = ([T.RandomResizedCrop(size), T.RandomHorizontalFlip()] if augment and split == "train"
                  else [T.Resize(int(size * 1.143)), T.CenterCrop(size)])
         return tvd.ImageFolder(str(folder), transform=T.Compose(steps + [T.ToTensor()]))
@@ -73,60 +74,51 @@ def _imagenet(spec: DatasetSpec, split: str, root: Path, download: bool, augment
         return tvd.ImageNet(str(folder), split="train" if split == "train" else "val",
                             transform=T.Compose(steps + [T.ToTensor()]))
     except (RuntimeError, FileNotFoundError) as err:
-        raise DatasetNotFound(_missing_message(spec, folder, err)) from err
+        raise DatasetNotFound(missing_message(spec.name, folder, err)) from err
 
 
 def _offline_digits(spec: DatasetSpec, split: str, root: Path, download: bool, augment: bool):
     return offline.digits(split, spec.shape)
 
 
-def _missing_message(spec: DatasetSpec, folder: Path, err: Exception | None) -> str:
-    cause = f" ({err})" if err else ""
-    return (f"dataset '{spec.name}' is missing or corrupted under {folder}{cause}.\n"
-            f"How to get it: {spec.how_to_get}\n"
-            f"Or run the offline default instead: --config scale=smoke.")
-
-
-_DOWNLOAD = ("set `allow_download: true` in config/config.yaml (or pass --config allow_download=true) "
-             "and torchvision downloads and MD5-checks it into data_root")
 _CIFAR_MEAN, _CIFAR_STD = (0.4914, 0.4822, 0.4465), (0.2023, 0.1994, 0.2010)
 _IMAGENET_MEAN, _IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 # Pixel statistics of the digits train split (measured once; any fixed constant would do).
 _DIGITS_MEAN, _DIGITS_STD = 0.3051, 0.3760
-_DIGITS_HOW = "bundled with scikit-learn (sklearn.datasets.load_digits); nothing to download"
 
 _ENTRIES: dict[str, _Entry] = {
-    "mnist": _Entry(DatasetSpec("mnist", (1, 28, 28), 10, (0.1307,), (0.3081,), _DOWNLOAD),
+    "mnist": _Entry(DatasetSpec("mnist", (1, 28, 28), 10, (0.1307,), (0.3081,), HOW_TO["mnist"]),
                     _torchvision(tvd.MNIST, lambda s: {"train": s == "train"})),
-    "fashion_mnist": _Entry(DatasetSpec("fashion_mnist", (1, 28, 28), 10, (0.2860,), (0.3530,), _DOWNLOAD),
+    "fashion_mnist": _Entry(DatasetSpec("fashion_mnist", (1, 28, 28), 10, (0.2860,), (0.3530,),
+                                        HOW_TO["fashion_mnist"]),
                             _torchvision(tvd.FashionMNIST, lambda s: {"train": s == "train"})),
-    "cifar10": _Entry(DatasetSpec("cifar10", (3, 32, 32), 10, _CIFAR_MEAN, _CIFAR_STD, _DOWNLOAD),
+    "cifar10": _Entry(DatasetSpec("cifar10", (3, 32, 32), 10, _CIFAR_MEAN, _CIFAR_STD, HOW_TO["cifar10"]),
                       _torchvision(tvd.CIFAR10, lambda s: {"train": s == "train"}, _cifar_augment)),
     "svhn": _Entry(DatasetSpec("svhn", (3, 32, 32), 10, (0.438, 0.444, 0.473), (0.198, 0.201, 0.197),
-                               _DOWNLOAD),
+                               HOW_TO["svhn"]),
                    _torchvision(tvd.SVHN, lambda s: {"split": s}, _cifar_augment)),
     "stl10": _Entry(DatasetSpec("stl10", (3, 96, 96), 10, (0.4467, 0.4398, 0.4066),
-                                (0.2603, 0.2566, 0.2713), _DOWNLOAD),
+                                (0.2603, 0.2566, 0.2713), HOW_TO["stl10"]),
                     _torchvision(tvd.STL10, lambda s: {"split": s}, _cifar_augment)),
     "tinyimagenet": _Entry(
         DatasetSpec("tinyimagenet", (3, 64, 64), 200, (0.4802, 0.4481, 0.3975), (0.2302, 0.2265, 0.2262),
                     "unpack tiny-imagenet-200.zip into data_root/tinyimagenet/ and arrange val/ as one "
                     "folder per class (val/<wnid>/*.JPEG, from val_annotations.txt)"),
-        _image_folder("tiny-imagenet-200/{split}", 64)),
+        _image_folder("tiny-imagenet-200/{split}", 64)),  # the labelled val/ serves as the test split
     "imagenet": _Entry(
         DatasetSpec("imagenet", (3, 224, 224), 1000, _IMAGENET_MEAN, _IMAGENET_STD,
                     "place ILSVRC2012_img_train.tar, ILSVRC2012_img_val.tar and ILSVRC2012_devkit_t12.tar.gz "
                     "in data_root/imagenet/ (licence required: image-net.org); torchvision checks their MD5"),
         _imagenet),
-    "digits": _Entry(DatasetSpec("digits", (1, 8, 8), 10, (_DIGITS_MEAN,), (_DIGITS_STD,), _DIGITS_HOW),
+    "digits": _Entry(DatasetSpec("digits", (1, 8, 8), 10, (_DIGITS_MEAN,), (_DIGITS_STD,), DIGITS),
                      _offline_digits),
     "digits_as_cifar10": _Entry(
         DatasetSpec("digits_as_cifar10", (3, 32, 32), 10, (_DIGITS_MEAN,) * 3, (_DIGITS_STD,) * 3,
-                    _DIGITS_HOW, stand_in_for="cifar10"),
+                    DIGITS, stand_in_for="cifar10"),
         _offline_digits),
     # native 8x8 in three channels: l_inf smoke runs, where exact dual (CAP) bounds must stay cheap
     "digits_rgb8": _Entry(
-        DatasetSpec("digits_rgb8", (3, 8, 8), 10, (_DIGITS_MEAN,) * 3, (_DIGITS_STD,) * 3, _DIGITS_HOW),
+        DatasetSpec("digits_rgb8", (3, 8, 8), 10, (_DIGITS_MEAN,) * 3, (_DIGITS_STD,) * 3, DIGITS),
         _offline_digits),
 }
 
@@ -137,6 +129,12 @@ def dataset_spec(name: str) -> DatasetSpec:
     if name not in _ENTRIES:
         raise KeyError(f"unknown dataset '{name}'; known: {', '.join(DATASETS)}")
     return _ENTRIES[name].spec
+
+
+def download(name: str, root: str | Path = "data") -> None:
+    """Download both splits of ``name`` into ``root`` with torchvision, which checks every file's MD5."""
+    for split in ("train", "test"):
+        load_dataset(name, split, root, download=True)
 
 
 def load_dataset(name: str, split: str, root: str | Path = "data", download: bool = False,

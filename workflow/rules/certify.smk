@@ -2,6 +2,7 @@ rule certify_smoothing:
     """Randomized-smoothing CERTIFY of a trained model with its own sigma; one row per test point."""
     input:
         model="results/ckpt/" + RUN + "/model.pt",
+        data=dataset_input,
     output:
         certificates="results/cert/" + RUN + "/smoothing.tsv",
         provenance="results/cert/" + RUN + "/smoothing.json",
@@ -11,7 +12,9 @@ rule certify_smoothing:
         "logs/certify/" + RUN + ".log",
     benchmark:
         "benchmarks/certify/" + RUN + ".tsv"
-    threads: config["threads"]
+    threads: job_threads("certify_smoothing")
+    resources:
+        **job_resources("certify_smoothing"),
     conda:
         "../../envs/certbench.yaml"
     script:

@@ -28,6 +28,17 @@ def used(kind, name, scale):
     return scale_config(scale)["stand_ins"].get(kind, {}).get(name, name)
 
 
+def job_threads(rule):
+    return lambda w: scale_config(w.scale)["resources"][rule]["threads"]
+
+
+def job_resources(rule):
+    """Memory, runtime (minutes) and GPUs of one job of compute ``rule``, from ``scales.<scale>.resources`` of
+    the job's own scale; the SLURM executor turns them into the sbatch request (``gpu`` into ``--gpus``)."""
+    return {key: (lambda w, key=key: scale_config(w.scale)["resources"][rule][key])
+            for key in ("mem_mb", "runtime", "gpu")}
+
+
 def settings(section, scale, dataset):
     table = scale_config(scale)[section]
     if dataset not in table:

@@ -20,9 +20,9 @@ def linf_used(kind, name, scale):
 
 
 def linf_runs(table):
-    """(method, paper dataset, test eps, eps_train) -> {run, dataset, protocol, test_eps} for every cell of
-    ``table``: each configured method in every block (of every part) that prints a row for it. ``run`` is the
-    run id, ``dataset`` the dataset used, ``test_eps`` the test radius as a path token."""
+    """(method, paper dataset, test eps, eps_train) -> {run, dataset, model, protocol, test_eps} for every cell
+    of ``table``: each configured method in every block (of every part) that prints a row for it. ``run`` is
+    the run id, ``dataset`` and ``model`` the ones used, ``test_eps`` the test radius as a path token."""
     ref, scale, seed = config["tables"][table]["reference"], config["scale"], config["seed"]
     cells = {}
     for part in table_parts(ref["paper"], ref["table"]):
@@ -31,11 +31,13 @@ def linf_runs(table):
                 setting = cell_setting(block, method)
                 dataset = linf_used("datasets", block["dataset"], scale)
                 linf_settings("train_linf", setting["protocol"], table)
-                run = LINF_RUN.format(scale=scale, dataset=dataset, model=linf_used("models", setting["model"], scale),
+                model = linf_used("models", setting["model"], scale)
+                run = LINF_RUN.format(scale=scale, dataset=dataset, model=model,
                                       method=method, eps=eps_token(setting["eps_train"]),
                                       protocol=setting["protocol"], seed=seed)
                 cells[(method, block["dataset"], block["eps"], setting["eps_train"])] = {
-                    "run": run, "dataset": dataset, "protocol": setting["protocol"], "test_eps": eps_token(block["eps"])}
+                    "run": run, "dataset": dataset, "model": model, "protocol": setting["protocol"],
+                    "test_eps": eps_token(block["eps"])}
     return cells
 
 
@@ -58,14 +60,14 @@ def linf_cells(table):
 
 
 def training_cells(table):
-    """Cell key -> (per-epoch training metrics of the cell's run, its protocol's warm-up epochs)."""
+    """Cell key -> (per-epoch training metrics of the cell's run, the model trained, its protocol's settings)."""
     cells = {}
     for key, cell in linf_runs(table).items():
         protocol, protocol_settings = cell["protocol"], linf_settings("train_linf", cell["protocol"], table)
         if not protocol_settings.get("select_best"):
             raise WorkflowError(f"config: {table} reads each run's best checkpoint; set select_best: true in "
                                 f"scales.{config['scale']}.train_linf.{protocol}")
-        cells[key] = (f"results/ckpt/{cell['run']}/metrics.csv", protocol_settings.get("warmup_epochs", 0))
+        cells[key] = (f"results/ckpt/{cell['run']}/metrics.csv", cell["model"], protocol_settings)
     return cells
 
 
@@ -77,6 +79,8 @@ def used_datasets(table):
 
 rule train_linf:
     """Certified training of one cell (bench.train + bench.methods.<method>, eps/kappa/beta schedules)."""
+    input:
+        data=dataset_input,
     output:
         model="results/ckpt/" + LINF_RUN + "/model.pt",
         metrics="results/ckpt/" + LINF_RUN + "/metrics.csv",
@@ -86,7 +90,9 @@ rule train_linf:
         "logs/train/" + LINF_RUN + ".log",
     benchmark:
         "benchmarks/train/" + LINF_RUN + ".tsv"
-    threads: config["threads"]
+    threads: job_threads("train_linf")
+    resources:
+        **job_resources("train_linf"),
     conda:
         "../../envs/certbench.yaml"
     script:
@@ -97,6 +103,7 @@ rule verify_linf:
     """Clean, PGD-100 and bound-verified accuracy at one test eps; one row per test point."""
     input:
         model="results/ckpt/" + LINF_RUN + "/model.pt",
+        data=dataset_input,
     output:
         rows="results/verify/" + LINF_RUN + "/eps{test_eps}.tsv",
         provenance="results/verify/" + LINF_RUN + "/eps{test_eps}.json",
@@ -106,7 +113,9 @@ rule verify_linf:
         "logs/verify/" + LINF_RUN + "/eps{test_eps}.log",
     benchmark:
         "benchmarks/verify/" + LINF_RUN + "/eps{test_eps}.tsv"
-    threads: config["threads"]
+    threads: job_threads("verify_linf")
+    resources:
+        **job_resources("verify_linf"),
     conda:
         "../../envs/certbench.yaml"
     script:
@@ -122,7 +131,9 @@ rule table_linf:
         reference=lambda w: REPO / "bench" / "reference" / f"{config['tables'][w.table]['reference']['paper']}.yaml",
         code=REPORT_CODE,
     output:
-        report("tables/{table}.md", category="Tables", caption="../report/table.rst"),
+        markdown="tables/{table}.md",
+        html=report("tables/{table}.html", category="Tables", labels={"table": "{table}"},
+                    caption="../report/table.rst"),
     params:
         cells=lambda w: [[*key, path] for key, path in linf_cells(w.table).items()],
         reference=lambda w: config["tables"][w.table]["reference"],
@@ -143,11 +154,13 @@ rule table_linf_training:
     wildcard_constraints:
         table="|".join(tables_of("linf_training")) or "^$",
     input:
-        metrics=lambda w: [path for path, _ in training_cells(w.table).values()],
+        metrics=lambda w: [path for path, *_ in training_cells(w.table).values()],
         reference=lambda w: REPO / "bench" / "reference" / f"{config['tables'][w.table]['reference']['paper']}.yaml",
         code=REPORT_CODE,
     output:
-        report("tables/{table}.md", category="Tables", caption="../report/table.rst"),
+        markdown="tables/{table}.md",
+        html=report("tables/{table}.html", category="Tables", labels={"table": "{table}"},
+                    caption="../report/table.rst"),
     params:
         cells=lambda w: [[*key, *value] for key, value in training_cells(w.table).items()],
         reference=lambda w: config["tables"][w.table]["reference"],

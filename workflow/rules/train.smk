@@ -1,5 +1,7 @@
 rule train:
     """Train one model of one table cell (bench.train + bench.methods.<method>); resumes after a kill."""
+    input:
+        data=dataset_input,
     output:
         model="results/ckpt/" + RUN + "/model.pt",
     params:
@@ -8,7 +10,9 @@ rule train:
         "logs/train/" + RUN + ".log",
     benchmark:
         "benchmarks/train/" + RUN + ".tsv"
-    threads: config["threads"]
+    threads: job_threads("train")
+    resources:
+        **job_resources("train"),
     conda:
         "../../envs/certbench.yaml"
     script:

@@ -7,12 +7,12 @@ sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1]))  # the repo's benc
 import torch
 
 from bench.io import parse_eps
-from bench.logs import log_to
+from bench.logs import snakemake_job
 from bench.verify import VerifySettings, verify_model
 
-log_to(snakemake.log[0])
-torch.set_num_threads(snakemake.threads)
-w, cfg = snakemake.wildcards, snakemake.config
-verify_model(snakemake.input.model, parse_eps(w.test_eps),
-             VerifySettings(**snakemake.params.settings), snakemake.output.rows, seed=int(w.seed),
-             data_root=cfg["data_root"], download=cfg["allow_download"], device=cfg["device"])
+with snakemake_job(snakemake):
+    torch.set_num_threads(snakemake.threads)
+    w, cfg = snakemake.wildcards, snakemake.config
+    verify_model(snakemake.input.model, parse_eps(w.test_eps), VerifySettings(**snakemake.params.settings),
+                 snakemake.output.rows, seed=int(w.seed), data_root=cfg["data_root"],
+                 download=cfg["allow_download"], device=cfg["device"])
