@@ -12,10 +12,16 @@ validate(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schem
 report: "workflow/report/workflow.rst"
 
 include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/certify.smk"
 include: "workflow/rules/tables.smk"
 include: "workflow/rules/linf.smk"
+include: "workflow/rules/targets.smk"
+
+# Downloads (compute nodes are often offline) and aggregation (small files) run where snakemake runs.
+localrules: all, download_dataset, table_smoothing, table_linf, table_linf_training, unknown_table,
+            unknown_figure, unknown_name
 
 
 rule all:
