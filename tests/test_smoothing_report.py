@@ -61,7 +61,7 @@ def test_radii_beyond_what_n_can_certify_are_marked_not_measured():
     markdown = build_smoothing_table(reference_table("sac", "table2"), [run], "smoke", "note", "abc", "sac")
     row = cohen_row(markdown, "0.25")
     assert row[6].startswith("0.43 / 1.00") and row[7:] == ["0.00 / —[1]", "0.00 / —[1]"]  # r = 0.5 | 1.0, 1.5
-    assert "[1] Zero by construction: at n=2000, alpha=0.001 no radius above 2.70 x sigma" in markdown
+    assert "- [1] Zero by construction: at n=2000, alpha=0.001 no radius above 2.70 x sigma" in markdown
 
 
 def test_a_collapsed_smoothed_model_is_flagged(caplog):

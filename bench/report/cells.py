@@ -126,4 +126,4 @@ class Footnotes:
         return f"[{self.notes.index(text) + 1}]"
 
     def lines(self) -> list[str]:
-        return [f"{self.mark(note)} {note}" for note in self.notes] + ([""] if self.notes else [])
+        return [f"- {self.mark(note)} {note}" for note in self.notes] + ([""] if self.notes else [])

@@ -82,8 +82,8 @@ def _row_cells(run: VerifiedRun | None, paper: list, columns: list, metric: str,
         return [format_cell(p, None, missing=missing) for p in paper] + [missing] * (len(extra) + 1)
     reason = run.collapse()
     if reason:
-        mark = notes.mark(f"Collapsed model ({run.method}, {run.dataset} eps {run.eps}, eps_train {run.eps_train}): "
-                          f"it {reason}; its errors describe that failure, not the method, so none is shown.")
+        mark = notes.mark(f"Collapsed model: it {reason}; its errors describe that failure, not the method, so none "
+                          "is shown.")
         log.warning("%s (%s, eps %s) collapsed: it %s", run.method, run.dataset, run.eps, reason)
         return [format_cell(p, COLLAPSED + mark) for p in paper] + [COLLAPSED + mark] * len(extra) + [
             str(int(run.frame["verifier_error"].sum()))]

@@ -89,8 +89,8 @@ def _cells(run: MeasuredRun | None, paper: list, radii: list, comparable: bool, 
         return [format_cell(p, None) for p in paper]
     reason = run.collapse()
     if reason:
-        mark = notes.mark(f"Collapsed model ({run.method}, sigma {run.sigma:g}): it {reason}; its certified "
-                          "accuracies describe that failure, not the method, so none is shown.")
+        mark = notes.mark(f"Collapsed model: it {reason}; its certified accuracies describe that failure, not the "
+                          "method, so none is shown.")
         log.warning("%s at sigma %g collapsed: it %s", run.method, run.sigma, reason)
         return [format_cell(p, COLLAPSED + mark) for p in paper]
     cells = []
