@@ -20,5 +20,6 @@ perf:  ## speed ratios: certify vs raw inference throughput; IBP / CROWN-IBP / O
 	$(BIN)/python -m bench.perf.certify_throughput
 	$(BIN)/python -m bench.perf.train_step
 
-clean-results:  ## delete every checkpoint, certificate, log, job timing and generated table
-	rm -rf results logs benchmarks .snakemake tables/*.md figures/*.png report.html
+clean-results:  ## delete every checkpoint, certificate, log, job timing and generated table or figure
+	rm -rf results logs benchmarks .snakemake report.html
+	find tables figures -type f ! -name README.md -delete

@@ -64,7 +64,8 @@ def test_accuracy_tables_print_fractions_and_mark_quoted_rows():
     markdown = build_linf_table(ref, [ref], runs, "smoke", "note", "abc", "sac", {"cifar10": "digits_rgb8"})
     cap = cells(table_lines(markdown, "| CAP (Wong")[0])
     assert cap[5:8] == ["0.68 / 0.70 [0.35, 0.93]", "n/a / 0.50 [0.19, 0.81]", "0.54 / 0.50 [0.19, 0.81]"]
-    assert "0.78 / not run here" in table_lines(markdown, "| 2/255", "COLT")[0]
+    colt = cells(table_lines(markdown, "| 2/255", "COLT")[0])
+    assert colt[:2] == ["cifar10", "4c3f"] and colt[5] == "0.78 / not run here"  # nothing ran: the paper's setting
     assert "0.51 / not run yet" in table_lines(markdown, "| 8/255", "IBP* (Gowal")[0]
     assert not table_lines(markdown, "| 16/255", "CAP (Wong")  # the paper prints no CAP row at 16/255
 

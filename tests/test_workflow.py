@@ -1,8 +1,11 @@
-"""The smoke DAG for sac Table 2 end to end, the report-only rebuild, and `snakemake --report`."""
+"""The smoke DAG for sac Table 2 end to end, the report-only rebuild, `snakemake --report`, job logs, a damaged
+certificate file, and the lock that keeps two runs off one directory."""
+import base64
 import re
 import shutil
 import subprocess
 import sys
+import time
 
 import pytest
 import yaml
@@ -32,12 +35,21 @@ def workdir(tmp_path_factory):
     return work
 
 
-def snakemake(workdir, *args):
-    cmd = [sys.executable, "-m", "snakemake", *args, "--cores", "2",
-           "--configfile", "config/config.yaml", "tiny.yaml"]
-    result = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout + result.stderr
+def snakemake_cmd(*args):
+    return [sys.executable, "-m", "snakemake", *args, "--cores", "2", "--configfile", "config/config.yaml", "tiny.yaml"]
+
+
+def snakemake(workdir, *args, ok=True):
+    result = subprocess.run(snakemake_cmd(*args), cwd=workdir, capture_output=True, text=True)
+    assert (result.returncode == 0) == ok, result.stdout + result.stderr
     return result.stdout + result.stderr
+
+
+def cells(line: str) -> list[str]:
+    return [cell.strip() for cell in line.strip().strip("|").split("|")]
+
+
+CERTIFICATES = "results/cert/smoke/digits_as_cifar10/cnn_small/cohen/sigma{}/seed0/smoothing.tsv"
 
 
 def scheduled_jobs(output: str) -> dict[str, int]:
@@ -50,15 +62,27 @@ def test_smoke_table2_builds_end_to_end(workdir):
     table = (workdir / "tables/table2_cifar_l2.md").read_text()
     assert "Scale: **smoke**" in table and "offline stand-in for `cifar10`" in table
     assert "n0=20, n=200, alpha=0.001" in table and "Certified test points per model: 8" in table
-    cohen = [line for line in table.splitlines() if line.startswith("| ") and "Cohen" in line]
-    assert len(cohen) == 3
-    for line in cohen:
-        cells = [c.strip() for c in line.strip("|").split("|")][2:]
-        assert len(cells) == 5 and all(re.fullmatch(r"\d\.\d\d / \d\.\d\d \([+-]\d\.\d\d\)", c) for c in cells)
+    assert "Training (cohen): 2 epochs, batch 64; SGD lr 0.05" in table and "Seed 0; trained on cpu" in table
+    cohen = [cells(line) for line in table.splitlines() if line.startswith("| ") and "Cohen" in line]
+    assert [row[0] for row in cohen] == ["0.25", "0.50", "1.00"]
+    for row in cohen:
+        assert row[2:4] == ["cifar10 → digits_as_cifar10", "resnet110 → cnn_small"]
+        # stand-ins: paper / reproduced [interval], no difference; "—" beyond the radius n = 200 can certify
+        assert all(re.fullmatch(r"\d\.\d\d / (\d\.\d\d \[\d\.\d\d, \d\.\d\d\]|—\[1\])", c) for c in row[4:]), row
+    assert [c.endswith("—[1]") for c in cohen[0][4:]] == [False, False, True, True, True]  # R_max 1.83 sigma
+    assert "- [1] Zero by construction: at n=200, alpha=0.001 no radius above 1.83 x sigma" in table
     assert table.count("not run yet") == 4 * 3 * 5  # the other four methods, three sigmas, five radii
     for sigma in ("0.25", "0.5", "1"):
-        frame = (workdir / f"results/cert/smoke/digits_as_cifar10/cnn_small/cohen/sigma{sigma}/seed0/smoothing.tsv")
-        assert len(frame.read_text().splitlines()) == 1 + 8
+        assert len((workdir / CERTIFICATES.format(sigma)).read_text().splitlines()) == 1 + 8
+
+
+def test_every_job_logs_its_settings_progress_and_result(workdir):
+    log = (workdir / "logs/certify/smoke/digits_as_cifar10/cnn_small/cohen/sigma0.5/seed0.log").read_text()
+    assert "rule certify_smoothing, wildcards {'scale': 'smoke'" in log and '"n": 200' in log
+    assert "certified 8 points at sigma 0.5" in log and "certify_smoothing finished" in log and "\r" not in log
+    train_log = (workdir / "logs/train/smoke/digits_as_cifar10/cnn_small/cohen/sigma0.5/seed0.log").read_text()
+    assert "epoch 2/2 loss" in train_log and "trained results/ckpt/" in train_log
+    assert "wrote tables/table2_cifar_l2.md" in (workdir / "logs/tables/table2_cifar_l2.log").read_text()
 
 
 def test_editing_report_code_schedules_no_training_or_certification(workdir):
@@ -68,35 +92,58 @@ def test_editing_report_code_schedules_no_training_or_certification(workdir):
     assert jobs == {"table_smoothing": 1}
 
 
-def test_report_includes_the_table(workdir):
+def test_report_shows_the_table_as_html(workdir, repo):
+    readme_line = next(line for line in (repo / "README.md").read_text().splitlines()
+                       if line.startswith("snakemake --report"))
     snakemake(workdir, "tables/table2_cifar_l2.md")
-    snakemake(workdir, "--report", "report.html", "tables/table2_cifar_l2.md")
-    html = (workdir / "report.html").read_text(errors="replace")
-    assert "table2_cifar_l2" in html
+    snakemake(workdir, *readme_line.split()[1:])  # the README's report command, as written
+    report = (workdir / "report.html").read_text(errors="replace")
+    embedded = re.search(r"table2_cifar_l2\.html;base64,([A-Za-z0-9+/=]+)", report)
+    page = base64.b64decode(embedded.group(1)).decode()
+    assert "<table>" in page and "Randomized Smoothing (Cohen et al., 2019)" in page and "Scale: <strong>smoke" in page
+
+
+def test_a_truncated_certificate_stops_the_table_and_deleting_it_rebuilds_it(workdir):
+    snakemake(workdir, "tables/table2_cifar_l2.md")
+    damaged = workdir / CERTIFICATES.format("0.5")
+    damaged.write_text("".join(damaged.read_text().splitlines(keepends=True)[:5]))  # 4 of 8 rows
+    out = snakemake(workdir, "tables/table2_cifar_l2.md", ok=False)
+    message = f"{CERTIFICATES.format('0.5')} holds 4 rows, but"
+    assert message in out and message in (workdir / "logs/tables/table2_cifar_l2.log").read_text()
+
+    damaged.unlink()  # the error's advice; meanwhile a second run on this directory is refused
+    first = subprocess.Popen(snakemake_cmd("tables/table2_cifar_l2.md"), cwd=workdir, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 60
+    while not list((workdir / ".snakemake/locks").glob("*")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "cannot be locked" in snakemake(workdir, "tables/table2_cifar_l2.md", ok=False)
+    assert first.wait(timeout=300) == 0, first.stdout.read()
+    assert len(damaged.read_text().splitlines()) == 1 + 8
+    assert "Certified test points per model: 8 " in (workdir / "tables/table2_cifar_l2.md").read_text()
 
 
 def test_smoke_linf_table_builds_end_to_end(workdir):
     snakemake(workdir, "tables/landscape_table3_6.md")
     table = (workdir / "tables/landscape_table3_6.md").read_text()
-    assert "Scale: **smoke**" in table and "`digits_rgb8` for `cifar10`" in table
-    assert "Test points per cell: 40" in table
-    ours = [line for line in table.splitlines() if line.startswith("| ") and "| OURS " in line]
+    assert "Scale: **smoke**" in table and "Test points per cell: 40" in table
+    ours = [cells(line) for line in table.splitlines() if line.startswith("| ") and "| OURS " in line]
     assert len(ours) == 5
-    for line in ours:
-        cells = [c.strip() for c in line.strip("|").split("|")][4:7]
-        assert all(re.fullmatch(r"\d+\.\d\d / \d+\.\d\d \([+-]\d+\.\d\d\)", c) for c in cells), cells
+    for row in ours:
+        assert row[:2] == ["cifar10 → digits_rgb8", "medium → small"]
+        cell = r"\d+\.\d\d / (\d+\.\d\d \[\d+\.\d, \d+\.\d\]|collapsed\[\d\])"
+        assert all(re.fullmatch(cell, c) for c in row[5:8]), row
     assert table.count("not run yet") == 5 * 5  # CROWN-IBP 1->0: three error cells and two measured-only ones
     frame = workdir / "results/verify/smoke/digits_rgb8/small/ours/eps8_255/cifar10/seed0/eps8_255.tsv"
     header = frame.read_text().splitlines()[0].split("\t")
-    assert {"margin_ibp", "margin_crown_ibp", "margin_ours", "verified_own", "verifier_error"} <= set(header)
+    assert {"predict", "margin_ibp", "margin_crown_ibp", "margin_ours", "verified_own", "verifier_error"} <= set(header)
 
 
 def test_smoke_training_table_reads_the_runs_metrics(workdir):
     snakemake(workdir, "tables/landscape_table3_3.md")
     table = (workdir / "tables/landscape_table3_3.md").read_text()
-    ibp = [line for line in table.splitlines() if line.startswith("| ") and "| IBP " in line]
-    cells = [c.strip() for c in ibp[0].strip("|").split("|")]
-    assert re.fullmatch(r"1\.64 / \d+\.\d\d \([+-]\d+\.\d\d\)", cells[3]), cells
-    assert re.fullmatch(r"73\.19 / \d+\.\d\d \([+-]\d+\.\d\d\)", cells[4]), cells
-    assert cells[5] in ("1", "2")  # the best of the two epochs
+    ibp = cells(next(line for line in table.splitlines() if line.startswith("| ") and "| IBP " in line))
+    assert ibp[:2] == ["cifar10 → digits_rgb8", "medium → small"]
+    assert re.fullmatch(r"1\.64 / \d+\.\d\d", ibp[4]) and re.fullmatch(r"73\.19 / \d+\.\d\d", ibp[5]), ibp
+    assert ibp[6] in ("1", "2")  # the best of the two epochs
     assert table.count("not run yet") == 3 * 3  # CROWN-IBP, CAP, OURS: two cells and the best epoch

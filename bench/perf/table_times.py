@@ -26,7 +26,8 @@ def table_jobs(target: str) -> list[str]:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("targets", nargs="*", default=sorted(str(p) for p in Path("tables").glob("*.md")))
+    parser.add_argument("targets", nargs="*", default=sorted(str(p) for p in Path("tables").glob("*.md")
+                                                             if p.name != "README.md"))
     args = parser.parse_args(argv)
     print(f"{'table':<40} {'jobs':>5} {'timed':>6} {'minutes':>8}")
     for target in args.targets:

@@ -71,18 +71,19 @@ def format_cell(paper: float | None, measured: Measured | float | str | None, me
 
 
 def collapse_reason(predict: pd.Series, correct: pd.Series, num_classes: int, abstain: int = -1) -> str | None:
-    """Why a model's results say nothing about its method, or None: it predicts one class for almost every
+    """Why a model's results say nothing about its method (a clause: "it predicts ..."), or None: it predicts
+    one class for almost every
     point (>= 95% of its answers), or its clean accuracy is not above chance (one-sided 95% Clopper-Pearson
     lower bound <= 1 / classes)."""
     answers = predict[predict != abstain]
     if len(answers) and answers.value_counts().iloc[0] >= 0.95 * len(answers):
         top = answers.value_counts()
-        return f"predicts class {top.index[0]} for {top.iloc[0]} of {len(answers)} points"
+        return f"it predicts class {top.index[0]} for {top.iloc[0]} of {len(answers)} points"
     accuracy = Measured.of(correct)
     low = 0.0 if accuracy.successes == 0 else float(beta.ppf(0.05, accuracy.successes,
                                                              accuracy.trials - accuracy.successes + 1))
     if low <= 1 / num_classes:
-        return f"clean accuracy {accuracy.value:.2f} is not above chance ({1 / num_classes:.2f})"
+        return f"its clean accuracy {accuracy.value:.2f} is not above chance ({1 / num_classes:.2f})"
     return None
 
 

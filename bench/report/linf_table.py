@@ -82,9 +82,10 @@ def _row_cells(run: VerifiedRun | None, paper: list, columns: list, metric: str,
         return [format_cell(p, None, missing=missing) for p in paper] + [missing] * (len(extra) + 1)
     reason = run.collapse()
     if reason:
-        mark = notes.mark(f"Collapsed model: it {reason}; its errors describe that failure, not the method, so none "
-                          "is shown.")
-        log.warning("%s (%s, eps %s) collapsed: it %s", run.method, run.dataset, run.eps, reason)
+        mark = notes.mark(f"Collapsed model: {reason}; its errors describe that failure, not the method, so none is "
+                          "shown.")
+        log.warning("%s (%s, eps %s, eps_train %s) collapsed: %s", run.method, run.dataset, run.eps, run.eps_train,
+                    reason)
         return [format_cell(p, COLLAPSED + mark) for p in paper] + [COLLAPSED + mark] * len(extra) + [
             str(int(run.frame["verifier_error"].sum()))]
     return ([format_cell(p, run.hits(c), metric, comparable) for p, c in zip(paper, columns)]
@@ -100,11 +101,12 @@ def _part_rows(part: dict, measured: dict, used: dict[str, str], notes: Footnote
                 continue  # the paper prints no such row in this block
             setting = cell_setting(block, method)
             run = measured.get((method, block["dataset"], block["eps"], setting["eps_train"]))
+            dataset = used[block["dataset"]] if run else block["dataset"]  # a row says what ran, if anything did
             model = run.provenance["run"]["model"] if run else setting["model"]
-            comparable = run is not None and used[block["dataset"]] == block["dataset"] and model == setting["model"]
+            comparable = run is not None and dataset == block["dataset"] and model == setting["model"]
             paper = block["values"][method] or [None] * len(columns)
             missing = "not run yet" if method in METHODS else "not run here"
-            rows.append([ran(block["dataset"], used[block["dataset"]]), ran(setting["model"], model), block["eps"],
+            rows.append([ran(block["dataset"], dataset), ran(setting["model"], model), block["eps"],
                          setting["eps_train"], label,
                          *_row_cells(run, paper, columns, metric, comparable, missing, extra, notes)])
     unit = "error %" if metric == "error" else "accuracy"

@@ -89,9 +89,9 @@ def _cells(run: MeasuredRun | None, paper: list, radii: list, comparable: bool, 
         return [format_cell(p, None) for p in paper]
     reason = run.collapse()
     if reason:
-        mark = notes.mark(f"Collapsed model: it {reason}; its certified accuracies describe that failure, not the "
+        mark = notes.mark(f"Collapsed model: {reason}; its certified accuracies describe that failure, not the "
                           "method, so none is shown.")
-        log.warning("%s at sigma %g collapsed: it %s", run.method, run.sigma, reason)
+        log.warning("%s at sigma %g collapsed: %s", run.method, run.sigma, reason)
         return [format_cell(p, COLLAPSED + mark) for p in paper]
     cells = []
     for p, radius in zip(paper, radii):

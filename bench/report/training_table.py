@@ -67,12 +67,13 @@ def build_training_table(reference: dict, runs: list[TrainingRun], scale: str, s
                 continue
             setting = cell_setting(block, method)
             run = measured.get((method, block["dataset"], block["eps"], setting["eps_train"]))
+            dataset = used[block["dataset"]] if run else block["dataset"]  # a row says what ran, if anything did
             model = run.model if run else setting["model"]
-            comparable = used[block["dataset"]] == block["dataset"] and model == setting["model"]
+            comparable = dataset == block["dataset"] and model == setting["model"]
             cells = [format_cell(p, None if run is None else run.measure(c), comparable=comparable)
                      for p, c in zip(block["values"][method], columns)]
             best_epoch = "not run yet" if run is None else str(run.best()[1])
-            rows.append([ran(block["dataset"], used[block["dataset"]]), ran(setting["model"], model), block["eps"],
+            rows.append([ran(block["dataset"], dataset), ran(setting["model"], model), block["eps"],
                          label, *cells, best_epoch])
     headers = ["dataset", "model", "eps (l_inf)", "method", *(LABELS[c] for c in columns), "best epoch"]
     trainings: dict[str, set[str]] = {}
