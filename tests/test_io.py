@@ -62,3 +62,33 @@ def test_an_unreadable_checkpoint_error_names_the_file(tmp_path):
     path.write_bytes(path.read_bytes()[:200])
     with pytest.raises(CheckpointError, match=str(path)):
         load_checkpoint(path)
+
+
+class FailsWhenSaved:
+    def __reduce__(self):
+        raise OSError("disk full")
+
+
+def test_a_write_that_fails_half_way_leaves_the_earlier_file_and_no_temporary(tmp_path):
+    path = tmp_path / "checkpoint.pt"
+    atomic_torch_save({"epoch": 1, "w": torch.zeros(1000)}, path)
+    before = path.read_bytes()
+    with pytest.raises(OSError, match="disk full"):
+        atomic_torch_save({"epoch": 2, "w": torch.ones(1000), "state": FailsWhenSaved()}, path)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint.pt"]
+
+
+def test_a_failing_rename_leaves_the_earlier_file_and_no_temporary(tmp_path, monkeypatch):
+    path = tmp_path / "model.pt"
+    atomic_torch_save({"w": torch.zeros(3)}, path)
+    before = path.read_bytes()
+
+    def refuse(*args):
+        raise PermissionError("rename refused")
+
+    monkeypatch.setattr(os, "replace", refuse)
+    with pytest.raises(PermissionError):
+        atomic_torch_save({"w": torch.ones(3)}, path)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.pt"]

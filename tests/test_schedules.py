@@ -1,11 +1,16 @@
-"""The mixed objective of thesis eq. C.1.1 (bench.methods.schedules) at the end of the kappa schedule."""
+"""The eps / kappa / beta schedules and the mixed objective of thesis eq. C.1.1 (bench.methods.schedules), at
+their boundaries and in the engine."""
+import pandas as pd
+import pytest
 import torch
 import torch.nn.functional as F
 
 from bench.bounds import margin_bounds, robust_logits
 from bench.data import dataset_spec
 from bench.methods import TrainContext, get_method
+from bench.methods.schedules import interpolate, ramp_fraction
 from bench.models import build_model
+from bench.train import METRICS, RunSpec, TrainSettings, train
 
 SPEC = dataset_spec("digits_rgb8")
 
@@ -34,3 +39,47 @@ def test_at_kappa_zero_batchnorm_running_statistics_still_follow_the_clean_batch
     before = [m.running_mean.clone() for m in norms]
     get_method("ibp").loss(model, x, y, context())
     assert norms and all(not torch.equal(m.running_mean, old) for m, old in zip(norms, before))
+
+
+# Thesis app. C.1: `warmup` epochs at eps = 0, then eps_t grows linearly per iteration over `rampup` epochs.
+@pytest.mark.parametrize("warmup, rampup, steps", [(1, 4, 10), (10, 120, 7), (0, 3, 5)])
+def test_ramp_fraction_at_the_schedule_boundaries(warmup, rampup, steps):
+    start = warmup * steps
+    assert all(ramp_fraction(step, steps, warmup, rampup) == 0.0 for step in range(start + 1))  # warm-up, ramp start
+    assert ramp_fraction(start + 1, steps, warmup, rampup) == pytest.approx(1 / (rampup * steps))
+    assert ramp_fraction(start + steps, steps, warmup, rampup) == pytest.approx(1 / rampup)  # eps / r after epoch 1
+    assert ramp_fraction(start + rampup * steps - 1, steps, warmup, rampup) < 1.0
+    assert ramp_fraction(start + rampup * steps, steps, warmup, rampup) == 1.0  # eps at the ramp's end
+    assert ramp_fraction(start + (rampup + 5) * steps, steps, warmup, rampup) == 1.0
+
+
+def test_without_a_ramp_eps_jumps_to_its_target_after_the_warm_up():
+    assert [ramp_fraction(step, 4, 2, 0) for step in (0, 7, 8, 100)] == [0.0, 0.0, 1.0, 1.0]
+
+
+def test_kappa_and_beta_move_linearly_over_the_same_ramp():
+    assert [interpolate((1.0, 0.0), r) for r in (0.0, 0.25, 1.0)] == [1.0, 0.75, 0.0]
+    assert [interpolate((0.0, 0.0), r) for r in (0.0, 1.0)] == [0.0, 0.0]
+
+
+def test_mid_ramp_loss_mixes_clean_and_robust_terms_with_kappa_t_and_beta_t():
+    """Eq. C.1.1 half-way through the ramp of CROWN-IBP 1->0 with kappa 1->0: kappa_t = beta_t = 1/2, eps_t =
+    eps / 2."""
+    torch.manual_seed(0)
+    model, (x, y) = build_model("small", SPEC).eval(), batch()
+    ctx = TrainContext(0, 1, torch.Generator().manual_seed(0), eps=8 / 255, ramp=0.5)
+    crown, ibp = margin_bounds(model, x, y, 4 / 255, "crown_ibp", with_ibp=True)
+    expected = 0.5 * F.cross_entropy(model(x), y) + 0.5 * F.cross_entropy(robust_logits(0.5 * ibp + 0.5 * crown), y)
+    assert torch.allclose(get_method("crown_ibp_1to0").loss(model, x, y, ctx), expected, atol=1e-6)
+    warm = TrainContext(0, 1, torch.Generator().manual_seed(0), eps=8 / 255, ramp=0.0)
+    assert torch.equal(get_method("crown_ibp_1to0").loss(model, x, y, warm), F.cross_entropy(model(x), y))
+
+
+def test_the_engine_trains_at_eps_above_zero_in_the_first_ramp_epoch(tmp_path):
+    """metrics.csv's eps (at each epoch's last step) is 0 in the warm-up, > 0 from the first ramp-up epoch (the
+    epoch thesis table 3.3 reads) and eps_train once the ramp is over."""
+    settings = TrainSettings(epochs=5, batch_size=512, lr=1e-3, momentum=0.0, weight_decay=0.0, lr_step_epochs=10,
+                             lr_gamma=0.5, optimizer="adam", warmup_epochs=1, rampup_epochs=2)
+    train(RunSpec("digits", "small", "ibp", seed=0, eps=0.1), settings, tmp_path, progress=False)
+    eps = pd.read_csv(tmp_path / METRICS)["eps"].tolist()  # 1397 images: 3 steps per epoch
+    assert eps == pytest.approx([0.0, 0.1 * 2 / 6, 0.1 * 5 / 6, 0.1, 0.1])
