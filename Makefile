@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup test test-slow perf clean-results
+.PHONY: setup test test-slow mutate perf clean-results
 
 setup:  ## create .venv and install certbench with its test tools (about 2-3 minutes)
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +15,16 @@ test:  ## the default suite: fast CPU tests, the smoke DAG included
 
 test-slow:  ## long-running tests only
 	$(BIN)/python -m pytest -q -m slow
+
+mutate:  ## mutation testing (mutmut, [tool.mutmut] in pyproject.toml): prints the score and every surviving mutant
+	$(BIN)/python -m pip install --quiet 'mutmut>=3.3'
+	OMP_NUM_THREADS=1 $(BIN)/mutmut run --max-children 2 >mutants.log 2>&1 || (tail -c 3000 mutants.log; exit 1)
+	$(BIN)/mutmut export-cicd-stats
+	$(BIN)/python -c "import json; s = json.load(open('mutants/mutmut-cicd-stats.json')); \
+	  tested = s['total'] - s['skipped']; \
+	  print(f\"mutation score {100 * (s['killed'] + s['timeout']) / tested:.1f}% ({s['killed']} killed, \
+	{s['timeout']} timed out, {s['survived']} survived, {s['no_tests']} without tests, of {s['total']})\")"
+	$(BIN)/mutmut results
 
 perf:  ## speed ratios: certify vs raw inference throughput; IBP / CROWN-IBP / OURS step vs a standard step
 	$(BIN)/python -m bench.perf.certify_throughput

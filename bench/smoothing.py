@@ -44,7 +44,10 @@ class Smooth:
     @torch.inference_mode()
     def sample_counts(self, x: torch.Tensor, num: int, batch_size: int,
                       generator: torch.Generator) -> torch.Tensor:
-        """Class counts of f(x + e) over ``num`` noise draws e ~ N(0, sigma^2 I)."""
+        """Class counts of f(x + e) over ``num`` noise draws e ~ N(0, sigma^2 I), with f in eval mode (as in
+        Cohen et al.'s code): a base model handed over in training mode would otherwise update its BatchNorm
+        statistics with the noisy copies and classify each by its batch."""
+        self.base.eval()
         counts = torch.zeros(self.num_classes, dtype=torch.long, device=x.device)
         remaining = num
         while remaining > 0:
@@ -64,7 +67,8 @@ class Smooth:
         counts = self.sample_counts(x, n, batch_size, generator)
         top2 = counts.topk(2)
         count_a, count_b = int(top2.values[0]), int(top2.values[1])
-        if binomtest(count_a, count_a + count_b, 0.5).pvalue > alpha:
+        tie = binomtest(count_a, count_a + count_b, 0.5)  # pragma: no mutate (0.5 is also scipy's default)
+        if tie.pvalue > alpha:
             return ABSTAIN
         return int(top2.indices[0])
 
@@ -86,5 +90,5 @@ class Smooth:
 def gaussian_augmentation_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor, sigma: float,
                                generator: torch.Generator) -> torch.Tensor:
     """Cross-entropy of f on x + e, e ~ N(0, sigma^2 I): the training of Cohen et al. (sec. 4)."""
-    noise = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+    noise = x.new_empty(x.shape).normal_(generator=generator)
     return nn.functional.cross_entropy(model(x + sigma * noise), y)

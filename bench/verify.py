@@ -1,10 +1,12 @@
 """Deterministic l_inf / l2 evaluation of a trained model: clean, PGD and verified accuracy per test point.
 
-Thesis sec. 3.3.4 protocol: standard error, 100-step PGD error (step eps/4, random start) and verified error
-"with the bound of each method". Every bound of ``bench.bounds`` named in ``certifiers`` is computed; a point
-counts as verified by the method's *own* bounds (its ``certifiers``) and, separately, by the *tightest*
-bound the suite computed (the best of all: each is sound, so their maximum is too). A bound that fails
-(raises, or returns a non-finite value) is a *verifier error* for that point, kept apart from "not certified".
+Thesis sec. 3.3.4 protocol: standard error, 100-step PGD error (``bench.attacks`` gives the suite's step size
+and start) and verified error "with the bound of each method". Every bound of ``bench.bounds`` named in
+``certifiers`` is computed; a point counts as verified by the method's *own* bounds (its ``certifiers``) and,
+separately, by the *tightest* bound the suite computed (the best of all: each is sound, so their maximum is
+too). A bound that fails (raises, or returns a non-finite value) is a *verifier error*: it certifies nothing,
+so the point counts as not verified unless another sound bound of the same column proves it, and the
+``verifier_error`` column flags it so that tables can report how many failures a verified error contains.
 """
 from __future__ import annotations
 
@@ -49,7 +51,7 @@ def verify_batch(model, x, y, eps, certifiers, norm, generator) -> dict[str, tor
             with torch.no_grad():  # OURS re-enables grad for its slope step only
                 margins = margin_bounds(net, x, y, eps, name, norm, generator=generator)
             out[name] = worst_margin(margins.detach(), y)
-        except (RuntimeError, ValueError) as err:  # e.g. out of memory: an error, not "not certified"
+        except (RuntimeError, ValueError) as err:  # e.g. out of memory: flagged, and certifies nothing
             log.error("certifier %s failed on a batch: %s", name, err)
             out[name] = torch.full((len(x),), float("nan"), device=x.device)
     return out
@@ -98,7 +100,8 @@ def verify_model(model_path: str | Path, eps: float, settings: VerifySettings, o
 
 
 def summarize_rows(frame: pd.DataFrame, certifiers, own) -> pd.DataFrame:
-    """Add verified_own / verified_tightest / verifier_error columns (a point must be correct to verify)."""
+    """Add verified_own / verified_tightest / verifier_error columns. A point must be correct to verify; a
+    failed (NaN) margin proves nothing, so a point whose own bounds all failed is not verified_own."""
     margins = frame[[f"margin_{name}" for name in certifiers]]
     own_margins = frame[[f"margin_{name}" for name in own]] if own else margins.iloc[:, :0]
     frame["verifier_error"] = margins.isna().any(axis=1)

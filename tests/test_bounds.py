@@ -75,7 +75,7 @@ def test_intermediate_bounds_contain_sampled_activations(seed):
             activations[i] = h
             h = layer(h)
     ibp_pre, _ = interval_bounds(bnet, ball)
-    for pre in (ibp_pre, backward_pre_bounds(bnet, ball, "crown"), backward_pre_bounds(bnet, ball, "adaptive")):
+    for pre in (ibp_pre, backward_pre_bounds(bnet, ball, "crown"), backward_pre_bounds(bnet, ball, "chord")):
         for i, (lower, upper) in pre.items():
             assert torch.all(activations[i] >= lower - 1e-9) and torch.all(activations[i] <= upper + 1e-9)
 

@@ -7,8 +7,8 @@ import pytest
 import torch
 from torch import nn
 
-from bench.bounds import margin_bounds
-from bench.bounds.linear import SLOPE_RULES, bernoulli_rule
+from bench.bounds import Ball, BoundSpec, margin_bounds
+from bench.bounds.linear import SLOPE_RULES, bernoulli_rule, concretize
 
 # (l, u): crown's 1[u + l > 0], the chord slope u / (u - l)
 PAIRS = [(-1.0, 3.0, 1.0, 0.75), (-3.0, 1.0, 0.0, 0.25), (-2.0, 2.0, 0.0, 0.5), (-0.5, 0.6, 1.0, 0.6 / 1.1)]
@@ -17,18 +17,33 @@ PAIRS = [(-1.0, 3.0, 1.0, 0.75), (-3.0, 1.0, 0.0, 0.25), (-2.0, 2.0, 0.0, 0.5), 
 @pytest.mark.parametrize("lower, upper, crown, chord", PAIRS)
 def test_slope_rules_on_hand_picked_bounds(lower, upper, crown, chord):
     l, u = torch.tensor([lower], dtype=torch.float64), torch.tensor([upper], dtype=torch.float64)
+    rules = [*SLOPE_RULES.values(), bernoulli_rule(0.3, 0.6)]
+    assert all(rule(l, u, torch.Generator()).dtype == torch.float64 for rule in rules)  # slopes in the bounds' dtype
     assert SLOPE_RULES["crown"](l, u, None).item() == crown
-    assert SLOPE_RULES["adaptive"](l, u, None).item() == pytest.approx(chord, abs=1e-12)
+    assert SLOPE_RULES["chord"](l, u, None).item() == pytest.approx(chord, abs=1e-12)
     assert SLOPE_RULES["zero"](l, u, None).item() == 0.0
     assert bernoulli_rule(0.0, 1.0)(l, u, torch.Generator().manual_seed(0)).item() == float(abs(lower) <= abs(upper))
     assert bernoulli_rule(1.0, 0.0)(l, u, torch.Generator().manual_seed(0)).item() == float(abs(lower) > abs(upper))
 
 
-def test_uniform_slopes_are_seeded_draws_in_the_unit_interval():
-    l, u = -torch.ones(1000, dtype=torch.float64), torch.ones(1000, dtype=torch.float64)
-    draw = SLOPE_RULES["uniform"](l, u, torch.Generator().manual_seed(3))
-    assert torch.equal(draw, SLOPE_RULES["uniform"](l, u, torch.Generator().manual_seed(3)))
-    assert 0 <= draw.min() and draw.max() <= 1 and 0.45 < draw.mean() < 0.55
+@pytest.mark.parametrize("pq, mean", [(None, 0.5), ((0.5, 0.5), 0.5), ((0.2, 0.9), 0.55)])
+def test_random_slopes_are_draws_from_the_callers_generator(pq, mean):
+    rule = SLOPE_RULES["uniform"] if pq is None else bernoulli_rule(*pq)  # built here, where mutants are live
+    l = torch.tensor([-1.0, -3.0] * 1000, dtype=torch.float64)  # |l| <= |u| and |l| > |u| in turn
+    u = torch.tensor([2.0, 1.0] * 1000, dtype=torch.float64)
+    torch.manual_seed(1)  # the global generator must not matter
+    draw = rule(l, u, torch.Generator().manual_seed(3))
+    torch.manual_seed(2)
+    assert torch.equal(draw, rule(l, u, torch.Generator().manual_seed(3)))
+    assert 0 <= draw.min() and draw.max() <= 1 and abs(draw.mean() - mean) < 0.05
+
+
+def test_bernoulli_slopes_fire_with_probability_exactly_p(monkeypatch):
+    """a = 1[U < p] with U uniform on [0, 1): P(a = 1) = p, so p = 0 never fires, even on a draw of exactly 0."""
+    l, u = torch.tensor([-1.0, -3.0], dtype=torch.float64), torch.tensor([2.0, 1.0], dtype=torch.float64)
+    monkeypatch.setattr(torch.Tensor, "uniform_", lambda self, generator=None: self.zero_())
+    assert bernoulli_rule(0.0, 0.0)(l, u, None).tolist() == [0.0, 0.0]
+    assert bernoulli_rule(1.0, 0.0)(l, u, None).tolist() == [0.0, 1.0]
 
 
 # A 2-input, 4-hidden, 3-class net around x0 = (0.5, 0.4), eps = 0.2 (the ball stays inside [0, 1]).
@@ -108,6 +123,15 @@ def test_margins_of_a_one_hidden_layer_net_match_the_closed_form(bound, y):
     assert margins[0].tolist() == pytest.approx(expected, abs=1e-9)
 
 
+@pytest.mark.parametrize("p, q", [(0.0, 1.0), (1.0, 0.0)])
+def test_bernoulli_slope_variants_of_table_c1_match_the_closed_form(p, q):
+    """Thesis sec. 3.3.3 with p, q in {0, 1}: the slope is 1 where |l| > |u| (p) or where |l| <= |u| (q)."""
+    margins = margin_bounds(tiny_net(), torch.tensor([X0], dtype=torch.float64), torch.tensor([0]), EPS,
+                            BoundSpec(slope=("pq", p, q)), generator=torch.Generator().manual_seed(0))
+    slopes = rule_slopes(lambda l, u: p if abs(l) > abs(u) else q)  # at y = 0, (p, q), (q, p), (q, q) all differ
+    assert margins[0].tolist() == pytest.approx([0.0] + [hand_margin(0, m, slopes)[0] for m in (1, 2)], abs=1e-9)
+
+
 @pytest.mark.parametrize("y", [0, 1, 2])
 def test_ours_is_one_projected_sign_step_from_uniform_slopes(y):
     """OURS (thesis eq. 3.3.24, step 1): a <- clip(a - sign(d CE(-margins) / d a), 0, 1) from a ~ U[0, 1], then
@@ -130,3 +154,56 @@ def test_ours_is_one_projected_sign_step_from_uniform_slopes(y):
                         generator=torch.Generator().manual_seed(0))
     expected = [0.0 if m == y else hand_margin(y, m, slopes)[0] for m in range(3)]
     assert got[0].tolist() == pytest.approx(expected, abs=1e-9)
+
+
+def test_concretize_is_the_closed_form_minimum_over_each_ball():
+    """min over ||x' - x||_inf <= eps (inside [0, 1]) of a.x' puts each coordinate at the box end its sign picks;
+    over ||x' - x||_2 <= eps it is a.x - eps ||a||_2 (Cauchy-Schwarz)."""
+    generator = torch.Generator().manual_seed(0)
+    A = torch.randn(2, 3, 5, generator=generator, dtype=torch.float64) * 3
+    x = torch.tensor([[0.05, 0.5, 0.5, 0.97, 0.3], [0.5] * 5], dtype=torch.float64)
+    lower, upper = (x - 0.1).clamp(0, 1), (x + 0.1).clamp(0, 1)
+    linf = torch.where(A > 0, lower.unsqueeze(1), upper.unsqueeze(1)).mul(A).sum(-1)
+    assert torch.allclose(concretize(A, Ball(x, 0.1, "linf")), linf, atol=1e-12)
+    l2 = (A * x.unsqueeze(1)).sum(-1) - 0.1 * A.pow(2).sum(-1).sqrt()
+    assert torch.allclose(concretize(A, Ball(x, 0.1, "l2")), l2, atol=1e-12)
+
+
+def test_neurons_on_the_boundary_are_stable():
+    """l = 0 is an active neuron (slope 1), u = 0 a dead one (slope 0), whatever the rule for unstable ones."""
+    net = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 2)).double()
+    with torch.no_grad():  # x0 = (0.5, 0.25), eps = 0.25: pre-activations in [0, 0.5], [-0.5, 0], [0.25, 0.75]
+        net[0].weight.copy_(torch.tensor([[1.0, 0.0], [1.0, 0.0], [-1.0, 0.0]], dtype=torch.float64))
+        net[0].bias.copy_(torch.tensor([-0.25, -0.75, 1.0], dtype=torch.float64))
+        net[2].weight.copy_(torch.tensor([[2.0, 2.0, 1.0], [0.0, 0.0, 0.0]], dtype=torch.float64))
+        net[2].bias.zero_()
+    x, y = torch.tensor([[0.5, 0.25]], dtype=torch.float64), torch.tensor([0])
+    # z_0 - z_1 = 2 relu(x_1 - 0.25) + 2 relu(x_1 - 0.75) + relu(1 - x_1) = x_1 + 0.5 on the box: min 0.75. A
+    # slope 0 on the first neuron would give 0.25, a slope 1 on the second -0.25.
+    for bound in ("zero_ibp", BoundSpec(slope=("pq", 1.0, 1.0)), "crown_ibp", "cap_ibp"):
+        margins = margin_bounds(net, x, y, 0.25, bound, generator=torch.Generator().manual_seed(0))
+        assert margins[0].tolist() == pytest.approx([0.0, 0.75], abs=1e-12), bound
+
+
+def test_random_slopes_come_from_the_callers_generator_through_margin_bounds():
+    x, y = torch.tensor([X0], dtype=torch.float64), torch.tensor([0])
+    torch.manual_seed(1)
+    first = margin_bounds(tiny_net(), x, y, EPS, "random_ibp", generator=torch.Generator().manual_seed(5))
+    torch.manual_seed(2)
+    assert torch.equal(first, margin_bounds(tiny_net(), x, y, EPS, "random_ibp",
+                                            generator=torch.Generator().manual_seed(5)))
+
+
+@pytest.mark.parametrize("bound", ["ibp", "crown_ibp", "crown"])
+def test_training_mode_batchnorm_is_bounded_as_the_clean_batchs_affine_map(bound):
+    """In training, BatchNorm normalises with the batch's statistics: the bounds must equal those of the same
+    net in eval mode whose running statistics are the clean batch's (biased) mean and variance."""
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(2, 4), nn.BatchNorm1d(4), nn.ReLU(), nn.Linear(4, 3)).double()
+    x = torch.rand(8, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    y = torch.arange(8) % 3
+    hidden = net[0](x).detach()
+    train_mode = margin_bounds(net.train(), x, y, 0.05, bound)
+    net[1].running_mean.copy_(hidden.mean(0))
+    net[1].running_var.copy_(hidden.var(0, unbiased=False))
+    assert torch.allclose(train_mode, margin_bounds(net.eval(), x, y, 0.05, bound), atol=1e-10)

@@ -102,3 +102,21 @@ def test_training_table_reads_the_first_ramp_epoch_and_the_best_checkpoint():
     with pytest.raises(ValueError, match="select_best"):
         TrainingRun("ibp", "cifar10", "8/255", "8/255", history.drop(columns="verified_error"), "small",
                     TRAINING).best()
+
+
+def test_a_point_whose_own_bound_failed_counts_as_not_verified_and_is_counted_in_the_table():
+    from bench.verify import summarize_rows
+    nan = float("nan")
+    frame = summarize_rows(pd.DataFrame({"correct": [True, True, True], "margin_ibp": [0.5, nan, nan],
+                                         "margin_crown_ibp": [0.5, 0.2, nan]}), ("ibp", "crown_ibp"), ("ibp",))
+    assert frame["verified_own"].tolist() == [True, False, False]      # the failed own bound proves nothing
+    assert frame["verified_tightest"].tolist() == [True, True, False]  # another sound bound may prove it
+    assert frame["verifier_error"].tolist() == [False, True, True]
+    verified = run("ibp", "cifar10", "2/255", "2/255", 10, 6)
+    verified.frame["verifier_error"] = [i in (7, 8) for i in range(10)]
+    ref = reference_table("landscape", "table3_4")
+    markdown = build_linf_table(ref, table_parts("landscape", "table3_4"), [verified], "smoke", "note", "abc",
+                                "landscape", {"cifar10": "digits_rgb8", "mnist": "digits", "svhn": "digits_rgb8"})
+    assert "verifier errors (counted as not verified)" in markdown
+    assert "a point where that bound failed counts as not verified" in markdown
+    assert cells(table_lines(markdown, "| 2/255", "| IBP ")[0])[-1] == "2"

@@ -6,7 +6,8 @@ import torch
 from scipy.stats import binomtest
 from torch import nn
 
-from bench.smoothing import ABSTAIN, Smooth, clopper_pearson_lower, certified_radius
+from bench.smoothing import (ABSTAIN, Certificate, Smooth, certified_radius, clopper_pearson_lower,
+                             gaussian_augmentation_loss)
 
 PHI_INV = NormalDist().inv_cdf
 
@@ -124,3 +125,60 @@ def test_certify_is_deterministic_given_the_generator():
     smoothed = Smooth(Threshold(0.3), 2, 0.5)
     first = smoothed.certify(torch.zeros(1), 50, 500, 0.01, 128, generator(7))
     assert smoothed.certify(torch.zeros(1), 50, 500, 0.01, 128, generator(7)) == first
+
+
+def test_predict_draws_its_noise_from_the_callers_generator():
+    smoothed = Smooth(Threshold(0.0), 2, 1.0)  # P(class 0) = 1/2: every answer depends on the draws
+    answers = []
+    for global_seed in (1, 2):
+        torch.manual_seed(global_seed)  # the global generator must not matter
+        answers.append([smoothed.predict(torch.zeros(1), 60, 0.5, 60, generator(t)) for t in range(20)])
+    assert answers[0] == answers[1] and len(set(answers[0])) > 1
+
+
+def test_certify_draws_its_guess_and_its_estimate_from_the_callers_generator():
+    smoothed = Smooth(Threshold(0.0), 2, 1.0)  # P(class 0) = 1/2: the guess, hence p_A's bound, depends on draws
+    answers = []
+    for global_seed in (1, 2):
+        torch.manual_seed(global_seed)  # the global generator must not matter
+        answers.append([smoothed.certify(torch.zeros(1), 9, 60, 0.5, 60, generator(t)) for t in range(20)])
+    assert answers[0] == answers[1] and len({a.pa_lower for a in answers[0]}) > 1
+
+
+def test_predict_abstains_only_when_the_tie_p_value_exceeds_alpha():
+    """Cohen et al.: abstain iff the two-sided binomial p-value of (count_a, count_b) is > alpha. A constant
+    classifier gives counts (n, 0) and p-value 2 * 2^-n; at alpha equal to it, PREDICT answers."""
+    n, smoothed = 10, Smooth(SplitBatch(1.0), 3, 0.5)
+    pvalue = binomtest(n, n, 0.5).pvalue
+    assert smoothed.predict(torch.zeros(2), n, pvalue, n, generator()) == 0
+    assert smoothed.predict(torch.zeros(2), n, pvalue * (1 - 1e-9), n, generator()) == ABSTAIN
+
+
+def test_certify_abstains_below_one_half_and_certifies_radius_zero_at_exactly_one_half(monkeypatch):
+    import bench.smoothing as smoothing
+
+    smoothed = Smooth(SplitBatch(1.0), 3, 0.5)
+    for pa_lower, expected in [(0.5, Certificate(0, 0.0, 0.5)), (0.4999, Certificate(ABSTAIN, 0.0, 0.4999))]:
+        monkeypatch.setattr(smoothing, "clopper_pearson_lower", lambda *args, bound=pa_lower: bound)
+        assert smoothed.certify(torch.zeros(2), 10, 100, 0.001, 50, generator()) == expected
+
+
+def test_gaussian_augmentation_loss_is_cross_entropy_at_x_plus_sigma_times_seeded_noise():
+    torch.manual_seed(0)
+    model, x, y = nn.Linear(4, 3).double(), torch.rand(5, 4, dtype=torch.float64), torch.tensor([0, 1, 2, 0, 1])
+    torch.manual_seed(1)  # the global generator must not matter
+    got = gaussian_augmentation_loss(model, x, y, 0.25, generator(3))
+    noise = torch.randn(x.shape, generator=generator(3), dtype=torch.float64)
+    assert torch.equal(got, nn.functional.cross_entropy(model(x + 0.25 * noise), y))
+
+
+def test_certify_and_predict_run_the_base_classifier_in_eval_mode():
+    torch.manual_seed(0)
+    base = nn.Sequential(nn.Flatten(), nn.Linear(4, 3), nn.BatchNorm1d(3)).train()
+    smooth, x = Smooth(base, 3, 0.5), torch.rand(1, 2, 2)
+    stats = base[2].running_mean.clone()
+    smooth.certify(x, 10, 50, 0.001, 25, torch.Generator().manual_seed(0))
+    assert not base.training and torch.equal(base[2].running_mean, stats)
+    base.train()
+    smooth.predict(x, 50, 0.001, 25, torch.Generator().manual_seed(0))
+    assert not base.training and torch.equal(base[2].running_mean, stats)

@@ -44,13 +44,13 @@ class BoundSpec:
 BOUNDS: dict[str, BoundSpec] = {
     "ibp": BoundSpec(),
     "crown_ibp": BoundSpec(slope="crown"),
-    "cap_ibp": BoundSpec(slope="adaptive"),
+    "cap_ibp": BoundSpec(slope="chord"),
     "zero_ibp": BoundSpec(slope="zero"),
     "random_ibp": BoundSpec(slope="uniform"),
     "ours": BoundSpec(slope="uniform", steps=1, step_size=1.0),
     "ours_7step": BoundSpec(slope="uniform", steps=7, step_size=0.1),
     "crown": BoundSpec(intermediate="backward", slope="crown"),
-    "cap": BoundSpec(intermediate="backward", slope="adaptive"),
+    "cap": BoundSpec(intermediate="backward", slope="chord"),
 }
 
 

@@ -42,11 +42,11 @@ def upper_relaxation(lower: torch.Tensor, upper: torch.Tensor):
 
 
 # Lower-slope rules for unstable neurons: (lower, upper, generator) -> slope in [0, 1].
-def _crown(lower, upper, generator):  # CROWN / CROWN-IBP: 1[u+ + l- > 0]
+def _crown(lower, upper, generator):  # CROWN / CROWN-IBP: 1[u+ + l- > 0], "adaptive" in CROWN and auto_LiRPA
     return (upper + lower > 0).to(lower.dtype)
 
 
-def _adaptive(lower, upper, generator):  # CAP and CAP-IBP: the chord's slope u+/(u+ - l-)
+def _chord(lower, upper, generator):  # CAP and CAP-IBP: the chord's slope u+/(u+ - l-)
     return upper_relaxation(lower, upper)[0]
 
 
@@ -55,19 +55,19 @@ def _zero(lower, upper, generator):
 
 
 def _uniform(lower, upper, generator):  # "RANDOM" of thesis fig. 3.10; also OURS' starting point
-    return torch.rand(lower.shape, generator=generator, device=lower.device, dtype=lower.dtype)
+    return lower.new_empty(lower.shape).uniform_(generator=generator)
 
 
 def bernoulli_rule(p: float, q: float) -> Callable:
     """Thesis sec. 3.3.3: a ~ Bernoulli(p) where |l| > |u|, Bernoulli(q) where |l| <= |u|."""
     def rule(lower, upper, generator):
-        draw = torch.rand(lower.shape, generator=generator, device=lower.device, dtype=lower.dtype)
+        draw = lower.new_empty(lower.shape).uniform_(generator=generator)
         prob = torch.where(lower.abs() > upper.abs(), torch.full_like(lower, p), torch.full_like(lower, q))
         return (draw < prob).to(lower.dtype)
     return rule
 
 
-SLOPE_RULES: dict[str, Callable] = {"crown": _crown, "adaptive": _adaptive, "zero": _zero, "uniform": _uniform}
+SLOPE_RULES: dict[str, Callable] = {"crown": _crown, "chord": _chord, "zero": _zero, "uniform": _uniform}
 
 
 def relax_relu(A, lower, upper, lower_slope):

@@ -5,7 +5,9 @@ paper prints them (sac), clean / PGD / certified accuracy as fractions.
 Cells show ``paper / reproduced [95% interval]`` and, where the paper's dataset and model were run, the
 difference. Verified error uses the method's own bounds, as the thesis does; measured-only columns give the
 PGD error where the paper prints none, the verified error under the tightest bound the suite computed, and
-the count of verifier errors (a bound that failed), which are never folded into "not certified". A row the
+the count of verifier errors (points where a bound failed). A failed bound certifies nothing, so such a point
+counts as not verified, and the count says how much of a verified error is failures rather than loose bounds
+(``bench.verify``). A row the
 suite cannot train (a method the paper only quotes) reads "not run here"; a row it can train but the config
 does not select reads "not run yet"; a model that collapsed to one class or to chance reads "collapsed".
 """
@@ -112,7 +114,7 @@ def _part_rows(part: dict, measured: dict, used: dict[str, str], notes: Footnote
     unit = "error %" if metric == "error" else "accuracy"
     headers = ["dataset", "model", "eps (l_inf)", "eps_train", "method", *(f"{c} {unit}" for c in columns),
                *(f"PGD {unit} (measured only)" for c in extra if c == "pgd"),
-               f"{columns[-1]} {unit}, tightest bound", "verifier errors"]
+               f"{columns[-1]} {unit}, tightest bound", "verifier errors (counted as not verified)"]
     return [tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)]
 
 
@@ -137,7 +139,8 @@ def build_linf_table(reference: dict, parts: list[dict], runs: list[VerifiedRun]
         f"- Cell: paper / reproduced [95% Clopper-Pearson interval over the test points], {unit}; "
         "(reproduced - paper) only where the paper's dataset and model were run; n/a where the paper prints '-'. "
         "A point counts as verified when it is classified correctly and the method's own bound proves every "
-        "margin positive. eps_train is the training radius the paper states for the row; `a → b`: b ran in "
+        "margin positive; a point where that bound failed counts as not verified (the last column counts them). "
+        "eps_train is the training radius the paper states for the row; `a → b`: b ran in "
         "place of the paper's a.", "",
         *body,
         *notes.lines(),
