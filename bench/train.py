@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -22,6 +22,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from bench.data import dataset_spec, load_dataset
+from bench.data.augment import AUGMENTATIONS
 from bench.io import (CheckpointError, atomic_torch_save, atomic_write_text, describe_device, load_checkpoint,
                       resolve_device)
 from bench.logs import progress as progress_lines
@@ -38,10 +39,13 @@ BEST, METRICS = "best.pt", "metrics.csv"
 @dataclass(frozen=True)
 class TrainSettings:
     """Optimisation protocol: SGD (with momentum) or Adam; the learning rate is multiplied by ``lr_gamma``
-    every ``lr_step_epochs`` epochs, or at each epoch of ``lr_milestones`` when given. Certified training
-    adds the eps schedule: ``warmup_epochs`` at eps = 0, then ``rampup_epochs`` of linear ramp-up.
-    ``grad_clip`` bounds the gradient's l2 norm (Shi et al. 2021 clip at 10); ``select_best`` verifies every
-    ``select_skip``-th test point after each epoch with the method's own bounds and keeps the best model."""
+    every ``lr_step_epochs`` epochs, or at each epoch of ``lr_milestones`` when given. ``augment`` names the
+    training augmentation (``bench.data.augment``); ``normalize`` puts the dataset's mean/std normalisation
+    in front of the model (pixel-space eps either way). Certified training adds the eps schedule:
+    ``warmup_epochs`` at eps = 0, then ``rampup_epochs`` of linear ramp-up. ``grad_clip`` bounds the
+    gradient's l2 norm (Shi et al. 2021 clip at 10); ``select_best`` verifies every ``select_skip``-th test
+    point after each epoch with the method's own bounds and keeps the best model; ``log_target_loss`` also
+    logs the method's objective at the target eps (``target_loss`` in metrics.csv, thesis fig. 3.8 top)."""
     epochs: int
     batch_size: int
     lr: float
@@ -49,7 +53,8 @@ class TrainSettings:
     weight_decay: float
     lr_step_epochs: int
     lr_gamma: float
-    augment: bool = False
+    augment: str = "none"
+    normalize: bool = True
     num_workers: int = 0
     optimizer: str = "sgd"
     lr_milestones: tuple[int, ...] = ()
@@ -58,11 +63,15 @@ class TrainSettings:
     grad_clip: float | None = None
     select_best: bool = False
     select_skip: int = 1
+    log_target_loss: bool = False
 
     def __post_init__(self):
         object.__setattr__(self, "lr_milestones", tuple(self.lr_milestones))
         if self.optimizer not in ("sgd", "adam"):
             raise ValueError(f"optimizer must be 'sgd' or 'adam', got {self.optimizer!r}")
+        if self.augment not in AUGMENTATIONS:
+            raise ValueError(f"unknown augmentation {self.augment!r}; known: {', '.join(AUGMENTATIONS)}")
+
 
 
 @dataclass(frozen=True)
@@ -92,7 +101,7 @@ def train(run: RunSpec, settings: TrainSettings, out_dir: str | Path, data_root:
     train_set = load_dataset(run.dataset, "train", data_root, download, settings.augment)
 
     torch.manual_seed(run.seed)
-    model = build_model(run.model, spec).to(dev)
+    model = build_model(run.model, spec, settings.normalize).to(dev)
     if hasattr(method, "initialize"):  # e.g. the IBP initialization of Shi et al. (2021)
         method.initialize(model)
     test_set = load_dataset(run.dataset, "test", data_root, download) if settings.select_best else None
@@ -113,8 +122,10 @@ def train(run: RunSpec, settings: TrainSettings, out_dir: str | Path, data_root:
                             num_workers=settings.num_workers,
                             generator=torch.Generator().manual_seed(epoch_seed(run.seed, epoch)))
         noise = torch.Generator(dev).manual_seed(epoch_seed(run.seed, epoch, stream=1))
+        probe = (torch.Generator(dev).manual_seed(epoch_seed(run.seed, epoch, stream=2))
+                 if settings.log_target_loss else None)  # its own stream: logging never changes the weights
         model.train()
-        total, seen, skipped = 0.0, 0, 0
+        total, target_total, seen, skipped = 0.0, 0.0, 0, 0
         batches = progress_lines(loader, f"epoch {epoch + 1}/{settings.epochs}", unit="batch", enabled=progress,
                                  every_seconds=60)
         for batch, (x, y) in enumerate(batches):
@@ -122,10 +133,14 @@ def train(run: RunSpec, settings: TrainSettings, out_dir: str | Path, data_root:
             ramp = ramp_fraction(epoch * len(loader) + batch, len(loader), settings.warmup_epochs,
                                  settings.rampup_epochs)
             ctx = TrainContext(epoch, settings.epochs, noise, run.sigma, run.eps, ramp)
+            if probe is not None:  # before the training loss, whose graph holds the BatchNorm buffers
+                target = target_loss(method, model, x, y, replace(ctx, ramp=1.0, generator=probe))
             loss = method.loss(model, x, y, ctx)
             if not torch.isfinite(loss):  # a blown-up bound would poison the weights: skip, and report it
                 skipped += 1
                 continue
+            if probe is not None:
+                target_total += target * len(y)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if settings.grad_clip:
@@ -137,6 +152,8 @@ def train(run: RunSpec, settings: TrainSettings, out_dir: str | Path, data_root:
         mean_loss = total / seen if seen else float("nan")
         history.append({"epoch": epoch + 1, "loss": mean_loss, "lr": lr, "eps": (run.eps or 0.0) * ramp,
                         "seconds": round(time.perf_counter() - began, 3), "skipped_steps": skipped})
+        if probe is not None:
+            history[-1]["target_loss"] = target_total / seen if seen else float("nan")
         log.info("epoch %d/%d loss %.4f lr %.4g", epoch + 1, settings.epochs, mean_loss, lr)
         if skipped:
             log.warning("epoch %d: skipped %d of %d steps whose loss was not finite", epoch + 1, skipped, len(loader))
@@ -156,6 +173,18 @@ def train(run: RunSpec, settings: TrainSettings, out_dir: str | Path, data_root:
     log.info("trained %s: %d epochs, final loss %.4f, %.0f s of training in all", out_dir, len(history),
              last.get("loss", float("nan")), sum(h["seconds"] for h in history))
     return out_dir / FINAL
+
+
+def target_loss(method, model, x, y, ctx) -> float:
+    """The method's objective at the end of its schedules (``ctx.ramp`` = 1: eps = eps_train, final kappa
+    and beta) on one batch at the current weights, the "learning curve for the target perturbation" of thesis
+    fig. 3.8 (top). Restores every buffer (BatchNorm statistics), so training goes on as if it never ran."""
+    buffers = [buffer.clone() for buffer in model.buffers()]
+    with torch.no_grad():
+        value = float(method.loss(model, x, y, ctx))
+        for buffer, saved in zip(model.buffers(), buffers):
+            buffer.copy_(saved)
+    return value
 
 
 def _last_readable_state(out_dir: Path, identity: dict, device: torch.device) -> dict | None:
@@ -210,6 +239,7 @@ def load_trained(path: str | Path, device: str | torch.device = "cpu") -> tuple[
         raise CheckpointError(f"{err}. Delete it and rerun the same snakemake command: its training job resumes "
                               "from the run's last checkpoint and writes it again.") from err
     run = RunSpec(**state["meta"]["run"])
-    model = build_model(run.model, dataset_spec(run.dataset)).to(device)
+    normalize = state["meta"]["settings"].get("normalize", True)
+    model = build_model(run.model, dataset_spec(run.dataset), normalize).to(device)
     model.load_state_dict(state["state_dict"])
     return model.eval(), run

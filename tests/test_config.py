@@ -1,6 +1,7 @@
 """The config schema rejects bad input before any job runs, naming the offending key; resources per scale;
 missing data found when the DAG is built."""
 import copy
+from dataclasses import fields
 import json
 import re
 import subprocess
@@ -12,9 +13,11 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from bench.data import DATASETS
+from bench.data.augment import AUGMENTATIONS
 from bench.bounds import BOUNDS
 from bench.methods import METHODS
 from bench.models import MODELS
+from bench.train import TrainSettings
 
 
 @pytest.fixture
@@ -39,6 +42,10 @@ def test_shipped_config_is_valid(config, schema):
     (["tables", "table9_unknown"], {}, "table9_unknown"),
     (["scales", "smoke", "certify", "digits_as_cifar10", "alpha"], 0.9, "alpha"),
     (["device"], "tpu", "tpu"),
+    (["scales", "paper", "train_linf", "cifar10", "augment"], "mixup", "mixup"),
+    (["scales", "paper", "train_linf", "svhn", "per_method", "magic"], {"batch_size": 8}, "magic"),
+    (["scales", "paper", "train_linf", "svhn", "per_method", "cap", "batch_sise"], 8, "batch_sise"),
+    (["scales", "paper", "train_linf", "svhn", "per_method", "cap", "batch_size"], 0, "batch_size"),
 ])
 def test_bad_values_are_rejected_naming_the_key(config, schema, path, value, named):
     bad = copy.deepcopy(config)
@@ -56,6 +63,8 @@ def test_schema_enums_match_the_registries(repo):
     assert defs["model"]["enum"] == list(MODELS)
     assert defs["method"]["enum"] == list(METHODS)
     assert defs["bound"]["enum"] == list(BOUNDS)
+    assert defs["train_fields"]["properties"]["augment"]["enum"] == list(AUGMENTATIONS)
+    assert set(defs["train_fields"]["properties"]) == {field.name for field in fields(TrainSettings)}
 
 
 def test_snakemake_refuses_bad_config_before_any_job(repo, tmp_path):

@@ -37,3 +37,24 @@ def test_unknown_dataset_and_split_are_refused():
         load_dataset("cifar100", "test")
     with pytest.raises(ValueError, match="split"):
         load_dataset("digits", "validation")
+
+
+def test_augmentations_are_the_papers_recipes_and_the_test_split_never_augments():
+    from PIL import Image
+    from torchvision import transforms as T
+
+    from bench.data.augment import augmentation
+    cohen, shi = augmentation("crop4_flip", (3, 32, 32)), augmentation("flip_crop2_edge", (3, 32, 32))
+    assert [type(t) for t in cohen] == [T.RandomCrop, T.RandomHorizontalFlip]
+    assert (cohen[0].padding, cohen[0].padding_mode) == (4, "constant")
+    assert [type(t) for t in shi] == [T.RandomHorizontalFlip, T.RandomCrop]
+    assert (shi[1].padding, shi[1].padding_mode) == (2, "edge")
+    image = Image.new("RGB", (32, 32), (255, 255, 255))  # a white image stays white under edge padding only
+    torch.manual_seed(0)
+    crops = [T.ToTensor()(T.Compose(shi)(image)).min() for _ in range(20)]
+    assert min(crops) == 1.0
+    with pytest.raises(ValueError, match="mixup"):
+        augmentation("mixup", (3, 32, 32))
+    with pytest.raises(ValueError, match="takes no augmentation"):
+        load_dataset("digits", "train", augment="crop4_flip")
+    assert len(load_dataset("digits", "test", augment="crop4_flip")) == TEST_SIZE  # test split: never augmented

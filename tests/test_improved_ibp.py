@@ -13,7 +13,8 @@ from bench.bounds.ibp import ibp_margins
 from bench.bounds.network import margin_spec
 from bench.data import dataset_spec, load_dataset
 from bench.methods import METHODS, TrainContext
-from bench.methods.improved_ibp import ibp_initialize, relu_balance_loss, tightness_loss
+from bench.methods.improved_ibp import (MIN_EPS, ibp_initialize, relu_balance_loss, tightness_loss,
+                                        warmup_regularizer)
 from bench.models import build_model
 from bench.train import RunSpec, TrainSettings, load_trained, train
 
@@ -83,8 +84,11 @@ def test_relu_balance_loss_is_zero_when_balanced_and_positive_when_most_neurons_
     loss = relu_balance_loss({0: (all_active - width, all_active + width)}, tau=0.5)
     loss.backward()
     assert float(loss.detach()) == 2.0 and torch.isfinite(all_active.grad).all()
-    unstable = torch.zeros(1, 10)  # every ReLU unstable: no ratio at all, the layer is left out
+    unstable = torch.zeros(1, 10)  # every ReLU unstable: no ratio at all, the layer adds 0
     assert float(relu_balance_loss({0: (unstable - width, unstable + width)}, tau=0.5)) == 0.0
+    # ... but still counts in the mean over layers, as in Shi et al.'s code (their loss_relu /= cnt)
+    two_layers = {0: (unstable - width, unstable + width), 1: (all_active - width, all_active + width)}
+    assert float(relu_balance_loss(two_layers, tau=0.5).detach()) == pytest.approx(1.0)
 
 
 def test_regularizer_weight_decays_over_the_ramp_and_vanishes_after_it():
@@ -100,7 +104,17 @@ def test_regularizer_weight_decays_over_the_ramp_and_vanishes_after_it():
     mid = replace(ctx, ramp=0.5)
     plain = F.cross_entropy(robust_logits(margin_bounds(model, x, y, 0.05, "ibp")), y)
     assert method.loss(model, x, y, mid) >= plain
-    assert torch.allclose(method.loss(model, x, y, replace(ctx, ramp=0.0)), F.cross_entropy(model(x), y))
+    # warm-up (eps_t = 0): IBP at Shi et al.'s min_eps 1e-6 plus the regularizers at full lambda
+    warmup = method.loss(model, x, y, replace(ctx, ramp=0.0))
+    net = BoundedNet(model)
+    net.record(x)
+    ball = Ball(x, MIN_EPS)
+    margins, pre = ibp_margins(net, ball, margin_spec(y, 10))
+    regularizer = warmup_regularizer(net, ball, pre, method.tau)
+    assert float(regularizer.detach()) > 0.1
+    assert torch.allclose(warmup, F.cross_entropy(robust_logits(margins), y) + method.reg_weight * regularizer)
+    assert F.cross_entropy(robust_logits(margins), y).item() == pytest.approx(F.cross_entropy(model(x), y).item(),
+                                                                             rel=0.01)
 
 
 def test_improved_ibp_trains_and_initializes_through_the_engine(tmp_path):

@@ -90,18 +90,22 @@ def test_a_collapsed_model_is_flagged_instead_of_reported(caplog):
     assert "collapsed" in caplog.text
 
 
-def test_training_table_reads_the_first_ramp_epoch_and_the_best_checkpoint():
-    history = pd.DataFrame({"epoch": [1, 2, 3, 4], "loss": [2.0, 1.5, 1.8, 1.7],
+def test_training_table_reads_the_target_loss_of_the_first_ramp_epoch_and_the_best_checkpoint():
+    history = pd.DataFrame({"epoch": [1, 2, 3, 4], "loss": [2.0, 1.5, 1.8, 1.7], "target_loss": [9.0, 3.2, 2.5, 2.1],
                             "verified_error": [100.0, 80.0, 60.0, 70.0]})
     measured = TrainingRun("ibp", "cifar10", "8/255", "8/255", history, "small", TRAINING)
-    assert measured.train_loss_start() == 1.5 and measured.best() == (60.0, 3)
+    assert measured.measure("train_loss_start") == 3.2 and measured.best() == (60.0, 3)
     markdown = build_training_table(reference_table("landscape", "table3_3"), [measured], "smoke", "note", "abc",
                                     "landscape", {"cifar10": "digits_rgb8"})
     assert cells(table_lines(markdown, "| IBP ")[0]) == ["cifar10 → digits_rgb8", "medium → small", "8/255", "IBP",
-                                                         "1.64 / 1.50", "73.19 / 60.00", "3"]
+                                                         "1.64 / 3.20", "73.19 / 60.00", "3", "1.5000"]
+    assert "loss at eps_train, first ramp-up epoch" in markdown and "it is shown in the last column" in markdown
     with pytest.raises(ValueError, match="select_best"):
         TrainingRun("ibp", "cifar10", "8/255", "8/255", history.drop(columns="verified_error"), "small",
                     TRAINING).best()
+    with pytest.raises(ValueError, match="log_target_loss"):
+        TrainingRun("ibp", "cifar10", "8/255", "8/255", history.drop(columns="target_loss"), "small",
+                    TRAINING).measure("train_loss_start")
 
 
 def test_a_point_whose_own_bound_failed_counts_as_not_verified_and_is_counted_in_the_table():
@@ -120,3 +124,11 @@ def test_a_point_whose_own_bound_failed_counts_as_not_verified_and_is_counted_in
     assert "verifier errors (counted as not verified)" in markdown
     assert "a point where that bound failed counts as not verified" in markdown
     assert cells(table_lines(markdown, "| 2/255", "| IBP ")[0])[-1] == "2"
+
+
+def test_the_training_line_names_augmentation_and_normalisation():
+    from bench.report.cells import describe_training
+    assert "augmentation" not in describe_training({**TRAINING, "augment": "none"})
+    assert "augmentation flip_crop2_edge" in describe_training({**TRAINING, "augment": "flip_crop2_edge"})
+    assert "inputs not normalised" in describe_training({**TRAINING, "normalize": False})
+    assert "normalised" not in describe_training({**TRAINING, "normalize": True})

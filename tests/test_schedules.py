@@ -1,5 +1,7 @@
 """The eps / kappa / beta schedules and the mixed objective of thesis eq. C.1.1 (bench.methods.schedules), at
 their boundaries and in the engine."""
+from dataclasses import replace
+
 import pandas as pd
 import pytest
 import torch
@@ -83,3 +85,21 @@ def test_the_engine_trains_at_eps_above_zero_in_the_first_ramp_epoch(tmp_path):
     train(RunSpec("digits", "small", "ibp", seed=0, eps=0.1), settings, tmp_path, progress=False)
     eps = pd.read_csv(tmp_path / METRICS)["eps"].tolist()  # 1397 images: 3 steps per epoch
     assert eps == pytest.approx([0.0, 0.1 * 2 / 6, 0.1 * 5 / 6, 0.1, 0.1])
+
+
+def test_logging_the_target_loss_never_changes_training(tmp_path):
+    """log_target_loss adds the method's loss at eps_train per epoch (table 3.3, fig. 3.8 top) without moving a
+    weight or a BatchNorm statistic: its bounds draw from their own stream and buffers are restored."""
+    settings = TrainSettings(epochs=3, batch_size=512, lr=1e-3, momentum=0.0, weight_decay=0.0, lr_step_epochs=10,
+                             lr_gamma=0.5, optimizer="adam", warmup_epochs=1, rampup_epochs=20)
+    run = RunSpec("digits", "small_bn", "crown_ibp_pq_0_0.5", seed=0, eps=0.1)  # random slopes, BatchNorm
+    plain = train(run, settings, tmp_path / "plain", progress=False)
+    traced = train(run, replace(settings, log_target_loss=True), tmp_path / "traced", progress=False)
+    weights = [torch.load(path, weights_only=True)["state_dict"] for path in (plain, traced)]
+    assert weights[0].keys() == weights[1].keys()
+    assert all(torch.equal(weights[0][key], weights[1][key]) for key in weights[0])
+    history = pd.read_csv(tmp_path / "traced" / METRICS)
+    assert "target_loss" not in pd.read_csv(tmp_path / "plain" / METRICS)
+    # first ramp epoch: eps_t <= 0.1 * 3/60, kappa ~ 1, so the objective is nearly clean; at eps_train it is not
+    ramp = history[history["epoch"] == 2].iloc[0]
+    assert ramp["target_loss"] > ramp["loss"] + 0.1

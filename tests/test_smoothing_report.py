@@ -82,3 +82,13 @@ def test_a_collapsed_smoothed_model_is_flagged(caplog):
 def test_collapse_reason(predict, correct, reason):
     found = collapse_reason(pd.Series(predict), pd.Series(correct), 10)
     assert found == reason if reason is None else reason in found
+
+
+def test_the_header_says_which_n_a_quoted_rows_zeros_fit():
+    """sac table 2 quotes Cohen et al.'s 0.00 at sigma 0.25, r = 1 = 4 sigma: zero by construction at Cohen's
+    n = 1e5 (3.81 sigma at most), not at the n = 1e6 the paper states (4.35 sigma)."""
+    assert max_radius_factor(100_000, 0.001) == pytest.approx(3.81, abs=0.005)
+    assert max_radius_factor(1_000_000, 0.001) == pytest.approx(4.35, abs=0.005)
+    markdown = build_smoothing_table(reference_table("sac", "table2"), [], "paper", "note", "abc", "sac")
+    assert ("- Quoted row Randomized Smoothing (Cohen et al., 2019): its numbers fit n=100000 (largest certifiable "
+            "radius 3.81 x sigma) rather than the paper's n=1000000 (4.35 x sigma)") in markdown

@@ -149,3 +149,14 @@ def test_an_unreadable_model_names_the_file_and_how_to_rebuild_it(tmp_path):
     with pytest.raises(CheckpointError) as info:
         load_trained(path)
     assert f"cannot read checkpoint {path}" in str(info.value) and "Delete it and rerun" in str(info.value)
+
+
+@pytest.mark.parametrize("normalize", [True, False])
+def test_input_normalisation_follows_the_protocol_and_survives_reloading(tmp_path, normalize):
+    from bench.data import dataset_spec
+    settings = replace(FAST, epochs=0, normalize=normalize)
+    model, _ = load_trained(train(RUN, settings, tmp_path, progress=False))
+    spec = dataset_spec(RUN.dataset)
+    mean = spec.mean if normalize else (0.0,) * 3
+    assert model[0].mean.flatten().tolist() == pytest.approx(mean)
+    assert model[0].std.flatten().tolist() == pytest.approx(spec.std if normalize else (1.0,) * 3)

@@ -146,4 +146,7 @@ def test_smoke_training_table_reads_the_runs_metrics(workdir):
     assert ibp[:2] == ["cifar10 → digits_rgb8", "medium → small"]
     assert re.fullmatch(r"1\.64 / \d+\.\d\d", ibp[4]) and re.fullmatch(r"73\.19 / \d+\.\d\d", ibp[5]), ibp
     assert ibp[6] in ("1", "2")  # the best of the two epochs
-    assert table.count("not run yet") == 3 * 3  # CROWN-IBP, CAP, OURS: two cells and the best epoch
+    assert re.fullmatch(r"\d+\.\d{4}", ibp[7])  # the training objective, measured only
+    assert table.count("not run yet") == 3 * 4  # CROWN-IBP, CAP, OURS: two cells, the best epoch, the objective
+    metrics = (workdir / "results/ckpt/smoke/digits_rgb8/small/ibp/eps8_255/fig3_6/seed0/metrics.csv").read_text()
+    assert "target_loss" in metrics.splitlines()[0]

@@ -11,6 +11,7 @@ from torchvision import datasets as tvd
 from torchvision import transforms as T
 
 from bench.data import offline
+from bench.data.augment import augmentation
 from bench.data.files import DIGITS, HOW_TO, missing_message
 
 
@@ -32,19 +33,14 @@ class DatasetSpec:
 @dataclass(frozen=True)
 class _Entry:
     spec: DatasetSpec
-    load: Callable[[DatasetSpec, str, Path, bool, bool], Dataset]
+    load: Callable[[DatasetSpec, str, Path, bool, str], Dataset]
 
 
-def _cifar_augment(shape) -> list:
-    return [T.RandomCrop(shape[1], padding=4), T.RandomHorizontalFlip()]
-
-
-def _torchvision(cls, split_kw: Callable[[str], dict], augment_fn=None):
+def _torchvision(cls, split_kw: Callable[[str], dict]):
     """Loader for a torchvision dataset class; torchvision verifies the MD5 of every file."""
 
-    def load(spec: DatasetSpec, split: str, root: Path, download: bool, augment: bool) -> Dataset:
-        steps = (augment_fn(spec.shape) if augment and augment_fn and split == "train" else [])
-        transform = T.Compose(steps + [T.ToTensor()])
+    def load(spec: DatasetSpec, split: str, root: Path, download: bool, augment: str) -> Dataset:
+        transform = T.Compose(augmentation(augment, spec.shape) + [T.ToTensor()])
         folder = root / spec.name
         try:
             return cls(str(folder), download=download, transform=transform, **split_kw(split))
@@ -55,21 +51,20 @@ def _torchvision(cls, split_kw: Callable[[str], dict], augment_fn=None):
 
 
 def _image_folder(subdir: str, size: int):
-    def load(spec: DatasetSpec, split: str, root: Path, download: bool, augment: bool) -> Dataset:
+    def load(spec: DatasetSpec, split: str, root: Path, download: bool, augment: str) -> Dataset:
         folder = root / spec.name / subdir.format(split={"train": "train", "test": "val"}[split])
         if not folder.is_dir():
             raise DatasetNotFound(missing_message(spec.name, folder))
-        steps = ([T.RandomResizedCrop(size), T.RandomHorizontalFlip()] if augment and split == "train"
+        steps = (augmentation(augment, spec.shape) if augment != "none"
                  else [T.Resize(int(size * 1.143)), T.CenterCrop(size)])
         return tvd.ImageFolder(str(folder), transform=T.Compose(steps + [T.ToTensor()]))
 
     return load
 
 
-def _imagenet(spec: DatasetSpec, split: str, root: Path, download: bool, augment: bool) -> Dataset:
+def _imagenet(spec: DatasetSpec, split: str, root: Path, download: bool, augment: str) -> Dataset:
     folder = root / spec.name
-    steps = ([T.RandomResizedCrop(224), T.RandomHorizontalFlip()] if augment and split == "train"
-             else [T.Resize(256), T.CenterCrop(224)])
+    steps = augmentation(augment, spec.shape) if augment != "none" else [T.Resize(256), T.CenterCrop(224)]
     try:  # torchvision checks the MD5 of the ILSVRC2012 archives before parsing them
         return tvd.ImageNet(str(folder), split="train" if split == "train" else "val",
                             transform=T.Compose(steps + [T.ToTensor()]))
@@ -77,7 +72,10 @@ def _imagenet(spec: DatasetSpec, split: str, root: Path, download: bool, augment
         raise DatasetNotFound(missing_message(spec.name, folder, err)) from err
 
 
-def _offline_digits(spec: DatasetSpec, split: str, root: Path, download: bool, augment: bool):
+def _offline_digits(spec: DatasetSpec, split: str, root: Path, download: bool, augment: str):
+    if augment != "none":
+        raise ValueError(f"the offline stand-in {spec.name} is stored as tensors and takes no augmentation "
+                         f"(got '{augment}'); set augment: none in its training settings")
     return offline.digits(split, spec.shape)
 
 
@@ -93,13 +91,13 @@ _ENTRIES: dict[str, _Entry] = {
                                         HOW_TO["fashion_mnist"]),
                             _torchvision(tvd.FashionMNIST, lambda s: {"train": s == "train"})),
     "cifar10": _Entry(DatasetSpec("cifar10", (3, 32, 32), 10, _CIFAR_MEAN, _CIFAR_STD, HOW_TO["cifar10"]),
-                      _torchvision(tvd.CIFAR10, lambda s: {"train": s == "train"}, _cifar_augment)),
+                      _torchvision(tvd.CIFAR10, lambda s: {"train": s == "train"})),
     "svhn": _Entry(DatasetSpec("svhn", (3, 32, 32), 10, (0.438, 0.444, 0.473), (0.198, 0.201, 0.197),
                                HOW_TO["svhn"]),
-                   _torchvision(tvd.SVHN, lambda s: {"split": s}, _cifar_augment)),
+                   _torchvision(tvd.SVHN, lambda s: {"split": s})),
     "stl10": _Entry(DatasetSpec("stl10", (3, 96, 96), 10, (0.4467, 0.4398, 0.4066),
                                 (0.2603, 0.2566, 0.2713), HOW_TO["stl10"]),
-                    _torchvision(tvd.STL10, lambda s: {"split": s}, _cifar_augment)),
+                    _torchvision(tvd.STL10, lambda s: {"split": s})),
     "tinyimagenet": _Entry(
         DatasetSpec("tinyimagenet", (3, 64, 64), 200, (0.4802, 0.4481, 0.3975), (0.2302, 0.2265, 0.2262),
                     "unpack tiny-imagenet-200.zip into data_root/tinyimagenet/ and arrange val/ as one "
@@ -138,15 +136,16 @@ def download(name: str, root: str | Path = "data") -> None:
 
 
 def load_dataset(name: str, split: str, root: str | Path = "data", download: bool = False,
-                 augment: bool = False) -> Dataset:
-    """Load ``split`` ('train' or 'test') of dataset ``name`` from ``root``.
+                 augment: str = "none") -> Dataset:
+    """Load ``split`` ('train' or 'test') of dataset ``name`` from ``root``; ``augment`` names the training
+    augmentation (``bench.data.augment``), which only the train split applies.
 
     Raises ``DatasetNotFound`` naming the missing folder and how to obtain the data.
     """
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     entry = _ENTRIES[dataset_spec(name).name]
-    return entry.load(entry.spec, split, Path(root), download, augment)
+    return entry.load(entry.spec, split, Path(root), download, augment if split == "train" else "none")
 
 
 def stack(dataset: Dataset, indices) -> tuple[torch.Tensor, torch.Tensor]:

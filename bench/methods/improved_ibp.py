@@ -4,13 +4,15 @@ book table 14.1 and the "IBP (Shi et al., 2021)" rows of sac table 1. IBP traini
 - IBP initialization: every weight layer but the last is drawn from N(0, 2*pi / n_in^2), n_in its fan-in,
   which keeps the expected interval width from growing layer by layer at initialization;
 - BatchNorm after every affine layer, a property of the architecture (CNN-7; ``small_bn`` at smoke scale);
-- two warm-up regularizers on the ReLU input intervals [l, u], weighted lambda * (1 - eps_t / eps) during
-  the ramp-up and switched off after it:
+- two warm-up regularizers on the ReLU input intervals [l, u], weighted lambda * (1 - eps_t / eps): at full
+  lambda in the eps = 0 epochs, where their code bounds at eps = 1e-6 (its ``min_eps``) so that the
+  regularizers have intervals to work on, decaying over the ramp-up and switched off after it:
     L_tightness = mean_layers relu(tau - w_0 / w_i) / tau, w_i the mean half-width at layer i, w_0 at the
                   input of the first affine layer, so bounds may widen at most 1/tau times;
     L_relu      = mean_layers [relu(tau - r_mean) + relu(tau - r_var)] / tau, with r = min(a/b, b/a) of the
                   active (l > 0) and inactive (u < 0) neurons' mean |centre| and centred variance, which
-                  keeps neither state from dominating.
+                  keeps neither state from dominating; a layer without a finite ratio adds 0 (as in their
+                  code, which still counts it in the mean).
 The robust term is the pure IBP cross-entropy (kappa = 0), their recipe's objective.
 """
 from __future__ import annotations
@@ -52,7 +54,7 @@ def tightness_loss(width0: torch.Tensor, pre: dict, tau: float) -> torch.Tensor:
 
 def relu_balance_loss(pre: dict, tau: float) -> torch.Tensor:
     """L_relu: mean over ReLU layers of the active / inactive imbalance of mean |centre| and variance.
-    A layer with neither active nor inactive neurons (every ReLU unstable) has no ratio and is left out."""
+    A layer with neither active nor inactive neurons (every ReLU unstable) has no ratio and adds 0."""
     terms = []
     for lower, upper in pre.values():
         centre = (upper + lower) / 2
@@ -62,7 +64,7 @@ def relu_balance_loss(pre: dict, tau: float) -> torch.Tensor:
                 + _balance((spread * active).sum(), (spread * inactive).sum(), tau))
         if torch.isfinite(term):
             terms.append(term)
-    return torch.stack(terms).mean() if terms else next(iter(pre.values()))[0].new_zeros(())
+    return torch.stack(terms).sum() / len(pre) if terms else next(iter(pre.values()))[0].new_zeros(())
 
 
 def warmup_regularizer(net: BoundedNet, ball: Ball, pre: dict, tau: float) -> torch.Tensor:
@@ -71,6 +73,9 @@ def warmup_regularizer(net: BoundedNet, ball: Ball, pre: dict, tau: float) -> to
     first_affine = next(i for i, layer in enumerate(net.layers) if isinstance(layer, (nn.Conv2d, nn.Linear)))
     _, (lower0, upper0) = interval_bounds(net, ball, first_affine)
     return tightness_loss(((upper0 - lower0) / 2).mean(), pre, tau) + relu_balance_loss(pre, tau)
+
+
+MIN_EPS = 1e-6  # Shi et al.'s code never bounds below this radius (its min_eps), warm-up included
 
 
 @dataclass(frozen=True)
@@ -86,9 +91,7 @@ class ImprovedIBP:
     def loss(self, model, x, y, ctx):
         require_eps("improved_ibp", ctx)
         logits = model(x)  # also updates the BatchNorm running statistics used at test time
-        eps_t = scheduled_eps(ctx)
-        if eps_t == 0:
-            return F.cross_entropy(logits, y)
+        eps_t = max(scheduled_eps(ctx), MIN_EPS)
         net = BoundedNet(model)
         if net.needs_record():
             net.record(x)

@@ -1,7 +1,8 @@
 """Model registry: name -> builder(spec) -> nn.Module taking [0, 1] pixels.
 
-Every model starts with the dataset's normalisation, as in Cohen et al. (2019), so that
-Gaussian noise and perturbation balls are measured in pixel space.
+A model starts with the dataset's normalisation when its training protocol asks for it (Cohen et al. 2019,
+the thesis on SVHN, Shi et al. on CIFAR-10); either way it takes pixels, so Gaussian noise and perturbation
+balls are measured in pixel space.
 """
 from __future__ import annotations
 
@@ -36,11 +37,14 @@ _BUILDERS: dict[str, Callable[[DatasetSpec], nn.Module]] = {
 MODELS = tuple(_BUILDERS)
 
 
-def build_model(name: str, spec: DatasetSpec) -> nn.Module:
-    """Build model ``name`` for the inputs and classes of dataset ``spec``."""
+def build_model(name: str, spec: DatasetSpec, normalize: bool = True) -> nn.Module:
+    """Build model ``name`` for the inputs and classes of dataset ``spec``, behind ``spec``'s mean/std
+    normalisation, or behind an identity (mean 0, std 1) with ``normalize=False``."""
     if name not in _BUILDERS:
         raise KeyError(f"unknown model '{name}'; known: {', '.join(MODELS)}")
-    return nn.Sequential(Normalize(spec.mean, spec.std), _BUILDERS[name](spec))
+    channels = spec.shape[0]
+    mean, std = (spec.mean, spec.std) if normalize else ((0.0,) * channels, (1.0,) * channels)
+    return nn.Sequential(Normalize(mean, std), _BUILDERS[name](spec))
 
 
 def count_parameters(model: nn.Module) -> int:

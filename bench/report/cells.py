@@ -106,8 +106,10 @@ def describe_training(settings: dict) -> str:
     if settings.get("warmup_epochs") or settings.get("rampup_epochs"):
         parts.append(f"eps warm-up {settings.get('warmup_epochs', 0)} + ramp-up {settings.get('rampup_epochs', 0)} "
                      "epochs")
-    if settings.get("augment"):
-        parts.append("augmentation on")
+    if settings.get("augment") not in (None, False, "none"):
+        parts.append(f"augmentation {settings['augment']}")
+    if settings.get("normalize") is False:
+        parts.append("inputs not normalised")
     if settings.get("grad_clip"):
         parts.append(f"gradient norm clipped at {settings['grad_clip']:g}")
     if settings.get("select_best"):

@@ -120,12 +120,17 @@ def build_smoothing_table(reference: dict, runs: list[MeasuredRun], scale: str, 
                          ran(reference["model"], used["model"]), *_cells(run, paper, radii, comparable, notes)])
     headers = [reference["block"], "method", "dataset", "model", *(f"r={radius:g}" for radius in radii)]
     protocol = reference["protocol"]
+    quoted = [f"- Quoted row {reference['rows'][method]}: its numbers fit n={q['n']} (largest certifiable radius "
+              f"{max_radius_factor(q['n'], protocol['alpha']):.2f} x sigma) rather than the paper's n={protocol['n']} "
+              f"({max_radius_factor(protocol['n'], protocol['alpha']):.2f} x sigma): {q['why']}."
+              for method, q in reference.get("quoted_n", {}).items()]
     lines = [
         f"# {reference['title']}",
         "",
         f"Rebuilt by certbench from paper `{paper_key}`; reference numbers as printed in the paper "
         f"(paper protocol: n0={protocol['n0']}, n={protocol['n']}, alpha={protocol['alpha']}).",
         "",
+        *quoted,
         *_describe_runs(runs, scale, scale_note),
         f"- Commit: `{commit}`.",
         "- Cell: paper / reproduced [95% Clopper-Pearson interval over the certified test points], and "

@@ -60,14 +60,16 @@ def linf_cells(table):
 
 
 def training_cells(table):
-    """Cell key -> (per-epoch training metrics of the cell's run, the model trained, its protocol's settings)."""
+    """Cell key -> (per-epoch training metrics of the cell's run, the model trained, its method's settings)."""
     cells = {}
     for key, cell in linf_runs(table).items():
-        protocol, protocol_settings = cell["protocol"], linf_settings("train_linf", cell["protocol"], table)
-        if not protocol_settings.get("select_best"):
-            raise WorkflowError(f"config: {table} reads each run's best checkpoint; set select_best: true in "
-                                f"scales.{config['scale']}.train_linf.{protocol}")
-        cells[key] = (f"results/ckpt/{cell['run']}/metrics.csv", cell["model"], protocol_settings)
+        protocol = cell["protocol"]
+        run_settings = resolve_protocol(linf_settings("train_linf", protocol, table), key[0])
+        for needed in ("select_best", "log_target_loss"):
+            if not run_settings.get(needed):
+                raise WorkflowError(f"config: {table} reads each run's per-epoch {needed} trace; set {needed}: "
+                                    f"true in scales.{config['scale']}.train_linf.{protocol}")
+        cells[key] = (f"results/ckpt/{cell['run']}/metrics.csv", cell["model"], run_settings)
     return cells
 
 
@@ -85,7 +87,7 @@ rule train_linf:
         model="results/ckpt/" + LINF_RUN + "/model.pt",
         metrics="results/ckpt/" + LINF_RUN + "/metrics.csv",
     params:
-        settings=lambda w: scale_config(w.scale)["train_linf"][w.protocol],
+        settings=lambda w: resolve_protocol(scale_config(w.scale)["train_linf"][w.protocol], w.method),
     log:
         "logs/train/" + LINF_RUN + ".log",
     benchmark:
