@@ -92,3 +92,19 @@ def test_a_failing_rename_leaves_the_earlier_file_and_no_temporary(tmp_path, mon
         atomic_torch_save({"w": torch.ones(3)}, path)
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.pt"]
+
+
+def test_the_temporary_file_sits_beside_its_target_so_the_rename_is_atomic(tmp_path):
+    """os.replace is atomic only within one file system: the temporary file is a hidden sibling of the target,
+    in a folder created on demand."""
+    target = tmp_path / "new" / "deeper" / "table.md"
+    seen = []
+
+    def write(handle):
+        seen.extend(sorted(p.name for p in target.parent.iterdir()))
+        handle.write("x")
+
+    from bench.io import _atomic
+    _atomic(target, write, "w")
+    assert len(seen) == 1 and seen[0].startswith(".table.md.") and seen[0].endswith(".tmp")
+    assert [p.name for p in target.parent.iterdir()] == ["table.md"]

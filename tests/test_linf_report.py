@@ -132,3 +132,5 @@ def test_the_training_line_names_augmentation_and_normalisation():
     assert "augmentation flip_crop2_edge" in describe_training({**TRAINING, "augment": "flip_crop2_edge"})
     assert "inputs not normalised" in describe_training({**TRAINING, "normalize": False})
     assert "normalised" not in describe_training({**TRAINING, "normalize": True})
+    assert describe_training({**TRAINING, "select_best": True}).endswith("best epoch by verified error on the test set")
+    assert describe_training({**TRAINING, "select_best": True, "select_skip": 10}).endswith("every 10th test point")

@@ -103,3 +103,38 @@ def test_logging_the_target_loss_never_changes_training(tmp_path):
     # first ramp epoch: eps_t <= 0.1 * 3/60, kappa ~ 1, so the objective is nearly clean; at eps_train it is not
     ramp = history[history["epoch"] == 2].iloc[0]
     assert ramp["target_loss"] > ramp["loss"] + 0.1
+
+
+@pytest.mark.parametrize("norm", ["linf", "l2"])
+def test_at_beta_one_the_robust_term_is_the_methods_own_bound_in_the_runs_norm(norm):
+    """CROWN-IBP (beta 1 -> 1, kappa 0) trains on CROWN-IBP margins alone, in the ball of the run's norm; IBP on
+    IBP margins."""
+    torch.manual_seed(0)
+    model, (x, y) = build_model("small", SPEC).eval(), batch()
+    ctx = TrainContext(0, 1, torch.Generator().manual_seed(0), eps=0.5, ramp=1.0, norm=norm)
+    for method, bound in (("crown_ibp_kappa0", "crown_ibp"), ("ibp_kappa0", "ibp")):
+        expected = F.cross_entropy(robust_logits(margin_bounds(model, x, y, 0.5, bound, norm)), y)
+        assert torch.allclose(get_method(method).loss(model, x, y, ctx), expected, atol=1e-6), (method, norm)
+    other = "l2" if norm == "linf" else "linf"
+    assert not torch.allclose(get_method("crown_ibp_kappa0").loss(model, x, y, ctx),
+                              F.cross_entropy(robust_logits(margin_bounds(model, x, y, 0.5, "crown_ibp", other)), y))
+    assert not torch.allclose(get_method("crown_ibp_kappa0").loss(model, x, y, ctx),
+                              get_method("ibp_kappa0").loss(model, x, y, ctx))
+
+
+def test_random_slopes_in_the_training_loss_come_from_the_contexts_generator():
+    torch.manual_seed(0)
+    model, (x, y) = build_model("small", SPEC).eval(), batch()
+    method = get_method("crown_ibp_pq_0_0.5")
+    losses = []
+    for global_seed in (1, 2):
+        torch.manual_seed(global_seed)  # the global generator must not matter
+        ctx = TrainContext(0, 1, torch.Generator().manual_seed(5), eps=0.3, ramp=1.0)
+        losses.append(method.loss(model, x, y, ctx))
+    assert torch.equal(losses[0], losses[1])
+
+
+def test_a_certified_method_without_eps_says_what_is_missing():
+    model, (x, y) = build_model("small", SPEC).eval(), batch()
+    with pytest.raises(ValueError, match="method 'crown_ibp' needs a training radius eps"):
+        get_method("crown_ibp").loss(model, x, y, TrainContext(0, 1, torch.Generator()))

@@ -113,7 +113,9 @@ def describe_training(settings: dict) -> str:
     if settings.get("grad_clip"):
         parts.append(f"gradient norm clipped at {settings['grad_clip']:g}")
     if settings.get("select_best"):
-        parts.append(f"best epoch by verified error on every {settings.get('select_skip', 1)}th test point")
+        skip = settings.get("select_skip", 1)
+        points = f"every {skip}th test point" if skip > 1 else "the test set"
+        parts.append(f"best epoch by verified error on {points}")
     return "; ".join(parts)
 
 
