@@ -1,5 +1,5 @@
 # certbench: data -> model -> train -> certify -> aggregate -> tables/figures.
-# `snakemake --cores 2` builds every table at the configured scale (default: the offline smoke scale).
+# `snakemake --cores 2` builds every table and figure at the configured scale (default: the offline smoke scale).
 from pathlib import Path
 
 from snakemake.utils import min_version, validate
@@ -17,14 +17,16 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/certify.smk"
 include: "workflow/rules/tables.smk"
 include: "workflow/rules/linf.smk"
+include: "workflow/rules/figures.smk"
 include: "workflow/rules/targets.smk"
 
 # Downloads (compute nodes are often offline) and aggregation (small files) run where snakemake runs.
-localrules: all, download_dataset, table_smoothing, table_linf, table_linf_training, unknown_table,
-            unknown_figure, unknown_name
+localrules: all, download_dataset, table_smoothing, table_linf, table_linf_training, figure_data_tightness, plot,
+            unknown_table, unknown_figure, unknown_name
 
 
 rule all:
     input:
         expand("tables/{table}.md", table=config["tables"]),
+        expand("figures/{figure}.{ext}", figure=config["figures"], ext=("png", "pdf")),
     default_target: True

@@ -11,11 +11,11 @@ from bench.catalog import catalog, format_catalog
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("command", choices=["list"])
-    parser.add_argument("--config", default="config/config.yaml", help="the workflow config naming the tables")
+    parser.add_argument("--config", default="config/config.yaml", help="the workflow config naming the tables and figures")
     args = parser.parse_args(argv)
     with open(args.config) as handle:
-        tables = yaml.safe_load(handle)["tables"]
-    print(format_catalog(catalog(tables)))
+        config = yaml.safe_load(handle)
+    print(format_catalog(catalog(config["tables"], figures=config.get("figures", {}))))
 
 
 if __name__ == "__main__":

@@ -2,8 +2,9 @@
 its status, and the closest names when a target is unknown. Torch-free: the Snakefile and ``python -m bench
 list`` both use it.
 
-Status: *implemented* (the DAG builds it: a table of ``config.tables``), *quoted only* (the paper's numbers are
-transcribed in ``bench/reference/<paper>.yaml`` but no rule builds the table yet), *not yet*.
+Status: *implemented* (the DAG builds it: a table of ``config.tables`` or a figure of ``config.figures``), *quoted
+only* (the paper's numbers are transcribed in ``bench/reference/<paper>.yaml`` but no rule builds the table yet),
+*not yet*.
 """
 from __future__ import annotations
 
@@ -35,19 +36,24 @@ def _built(target: str, root: Path) -> str:
     path = root / target
     if not path.exists():
         return "-"
+    if path.suffix != ".md":
+        return "yes"
     scale = re.search(r"Scale: \*\*(\w+)\*\*", path.read_text(errors="replace"))
     return f"yes ({scale.group(1)})" if scale else "yes"
 
 
-def catalog(tables: dict, root: str | Path = ".") -> list[dict]:
+def catalog(tables: dict, root: str | Path = ".", figures: dict | None = None) -> list[dict]:
     """One entry per target of the paper map: kind, target, source, status, rows measured, built (and scale)."""
     configured = {f"tables/{name}.md": spec for name, spec in tables.items()}
+    drawn = {f"figures/{name}.png": spec for name, spec in (figures or {}).items()}
     quoted = _quoted_targets()
     entries = []
     for kind in ("tables", "figures"):
         for item in paper_map()[kind]:
             for target in item["targets"]:
-                if target in configured:
+                if target in drawn:
+                    status, detail = "implemented", f"{len(drawn[target]['trained'])} trained models analysed"
+                elif target in configured:
                     spec = configured[target]
                     rows = table_rows(spec["reference"]["paper"], spec["reference"]["table"])
                     status, detail = "implemented", f"{len(spec['methods'])} of {len(rows)} rows run"
@@ -70,9 +76,9 @@ def format_catalog(entries: list[dict]) -> str:
             + ". Build one with: snakemake --cores 2 <target>   (all implemented ones: snakemake --cores 2)")
 
 
-def unknown_target_message(target: str, tables: dict) -> str:
+def unknown_target_message(target: str, tables: dict, figures: dict | None = None) -> str:
     """The error for a target no rule builds: its status if the paper map has it, else the closest names."""
-    entries = {e["target"]: e for e in catalog(tables)}
+    entries = {e["target"]: e for e in catalog(tables, figures=figures)}
     if target in entries:
         entry = entries[target]
         return (f"{target} ({entry['source']}) is on the paper map but certbench does not build it yet "

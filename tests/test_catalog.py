@@ -30,7 +30,9 @@ def test_list_command_prints_every_target_with_its_status(repo):
     out = subprocess.run([sys.executable, "-m", "bench", "list"], cwd=repo, capture_output=True, text=True,
                          check=True).stdout
     assert "tables/table2_cifar_l2.md" in out and "figures/crm_fig1_radii.png" in out
-    assert "8 implemented, 1 quoted only" in out
+    assert "9 implemented, 1 quoted only" in out
+    violins = next(line for line in out.splitlines() if line.startswith("figures/landscape_fig3_10_violins.png"))
+    assert "implemented" in violins and "4 trained models analysed" in violins
 
 
 def test_unknown_targets_get_their_status_or_the_closest_names(repo):

@@ -109,7 +109,7 @@ def dry_run_resources(repo, tmp_path, *args) -> dict[str, set[str]]:
     return found
 
 
-COMPUTE = {"train", "certify_smoothing", "train_linf", "verify_linf"}
+COMPUTE = {"train", "certify_smoothing", "train_linf", "verify_linf", "analyse_tightness"}
 
 
 @pytest.mark.parametrize("scale, gpu, mem_mb", [("smoke", 0, 2000), ("paper", 1, None)])

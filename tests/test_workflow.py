@@ -1,5 +1,5 @@
 """The smoke DAG for sac Table 2 end to end, the report-only rebuild, `snakemake --report`, job logs, a damaged
-certificate file, and the lock that keeps two runs off one directory."""
+certificate file, the lock that keeps two runs off one directory, and a figure redrawn without retraining."""
 import base64
 import re
 import shutil
@@ -19,7 +19,8 @@ TINY = {"scales": {"smoke": {
     "train_linf": {"cifar10": TINY_LINF_TRAIN, "fig3_6": {**TINY_LINF_TRAIN, "select_best": True, "select_skip": 10}},
     "verify": {"digits_rgb8": {"certifiers": ["ibp", "crown_ibp"], "pgd_steps": 10, "batch_size": 50,
                                "skip": 10, "max_points": None}},
-}}, "tables": {"landscape_table3_6": {"methods": ["ours"]}, "landscape_table3_3": {"methods": ["ibp"]}}}
+}}, "tables": {"landscape_table3_6": {"methods": ["ours"]}, "landscape_table3_3": {"methods": ["ibp"]}},
+    "figures": {"landscape_fig3_10_violins": {"trained": ["ours", "ibp"]}}}
 
 
 @pytest.fixture(scope="module")
@@ -150,3 +151,23 @@ def test_smoke_training_table_reads_the_runs_metrics(workdir):
     assert table.count("not run yet") == 3 * 4  # CROWN-IBP, CAP, OURS: two cells, the best epoch, the objective
     metrics = (workdir / "results/ckpt/smoke/digits_rgb8/small/ibp/eps8_255/fig3_6/seed0/metrics.csv").read_text()
     assert "target_loss" in metrics.splitlines()[0]
+
+
+def test_a_figure_is_drawn_from_its_tidy_table_and_redrawn_alone_after_a_plot_edit(workdir):
+    snakemake(workdir, "figures/landscape_fig3_10_violins.png")
+    for ext in ("png", "pdf"):
+        assert (workdir / f"figures/landscape_fig3_10_violins.{ext}").stat().st_size > 10_000
+    data = (workdir / "results/figures/landscape_fig3_10_violins.tsv").read_text().splitlines()
+    header, rows = data[0].split("\t"), [line.split("\t") for line in data[1:]]
+    assert header == ["trained", "relaxation", "idx", "test_loss", "tightness"]
+    assert {(r[0], r[1]) for r in rows} == {(m, b) for m in ("ours", "ibp")
+                                              for b in ("ours", "crown_ibp", "cap_ibp", "random_ibp")}
+    assert len(rows) == 2 * 4 * 40  # two models, four relaxations, every 10th of 400 test points
+
+    plot = workdir / "bench/figures/landscape_fig3_10_violins.py"
+    plot.write_text(plot.read_text() + "\n# an edit to the plotting code\n")
+    assert scheduled_jobs(snakemake(workdir, "-n", "figures/landscape_fig3_10_violins.png")) == {"plot": 1}
+    analysis = workdir / "bench/analysis/tightness.py"
+    analysis.write_text(analysis.read_text() + "\n# an edit to the analysis code\n")
+    assert scheduled_jobs(snakemake(workdir, "-n", "figures/landscape_fig3_10_violins.png")) == {
+        "analyse_tightness": 2, "figure_data_tightness": 1, "plot": 1}

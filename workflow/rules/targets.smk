@@ -14,7 +14,7 @@ def not_one_of(names, then):
 
 def refuse_target(path):
     def refuse(w):
-        raise WorkflowError(unknown_target_message(path.format(**w), config["tables"]))
+        raise WorkflowError(unknown_target_message(path.format(**w), config["tables"], config["figures"]))
     return refuse
 
 
@@ -22,7 +22,7 @@ rule list:
     """Print every table and figure of the paper map: implemented, quoted only or not yet, and built or not."""
     localrule: True
     run:
-        print(format_catalog(catalog(config["tables"])))
+        print(format_catalog(catalog(config["tables"], figures=config["figures"])))
 
 
 rule unknown_table:
@@ -34,12 +34,13 @@ rule unknown_table:
         name=not_one_of(list(config["tables"]), then=".md"),
 
 
-# No figure rule exists yet; once one does, exclude its names here as unknown_table does.
 rule unknown_figure:
     input:
         refuse_target("figures/{name}.{ext}"),
     output:
         "figures/{name}.{ext}",
+    wildcard_constraints:
+        name=not_one_of(list(config["figures"]), then="."),
 
 
 rule unknown_name:

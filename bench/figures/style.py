@@ -1,0 +1,43 @@
+"""The one style of every certbench figure: paper-column sizes, fonts, a colour and a label per method or
+relaxation (the papers' names), and saving as .png and vector .pdf side by side."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, on clusters and in CI
+
+import matplotlib.pyplot as plt  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+COLUMN_WIDTH, FULL_WIDTH = 3.3, 6.9  # inches: one and two columns of a two-column paper
+LABELS = {"ibp": "IBP", "crown_ibp": "CROWN-IBP", "crown_ibp_1to0": "CROWN-IBP$_{1\\to0}$", "cap": "CAP",
+          "cap_ibp": "CAP-IBP", "ours": "OURS", "random_ibp": "RANDOM", "zero_ibp": "ZERO",
+          "improved_ibp": "IBP (Shi et al.)", "cohen": "Cohen et al."}
+_PALETTE = sns.color_palette("colorblind", 10)
+COLORS = {"ours": _PALETTE[3], "crown_ibp": _PALETTE[0], "crown_ibp_1to0": _PALETTE[9], "cap": _PALETTE[2],
+          "cap_ibp": _PALETTE[2], "ibp": _PALETTE[1], "random_ibp": _PALETTE[7], "zero_ibp": _PALETTE[5],
+          "improved_ibp": _PALETTE[4], "cohen": _PALETTE[8]}
+
+
+def apply() -> None:
+    sns.set_theme(context="paper", style="whitegrid", font_scale=0.9,
+                  rc={"font.family": "serif", "pdf.fonttype": 42, "savefig.dpi": 200, "figure.dpi": 100})
+
+
+def label(name: str) -> str:
+    return LABELS.get(name, name)
+
+
+def palette(names) -> dict[str, tuple]:
+    return {label(n): COLORS.get(n, _PALETTE[6]) for n in names}
+
+
+def save(figure, out_png: str | Path) -> None:
+    """Write ``out_png`` and the same figure as vector PDF beside it."""
+    out_png = Path(out_png)
+    out_png.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(out_png, bbox_inches="tight")
+    figure.savefig(out_png.with_suffix(".pdf"), bbox_inches="tight")
+    plt.close(figure)
