@@ -73,7 +73,6 @@ class TrainSettings:
             raise ValueError(f"unknown augmentation {self.augment!r}; known: {', '.join(AUGMENTATIONS)}")
 
 
-
 @dataclass(frozen=True)
 class RunSpec:
     dataset: str

@@ -11,7 +11,7 @@ import seaborn as sns
 
 from bench.figures import style
 
-MEASURES = {"test_loss": "test loss (robust CE)", "tightness": "tightness $\\sum_m \\bar{s}_m$"}
+MEASURES = {"test_loss": "robust test loss (nats)", "tightness": "tightness $\\sum_m \\bar{s}_m$ (logits)"}
 
 
 def draw(data: str | Path, out_png: str | Path, eps_label: str = "") -> None:
