@@ -26,9 +26,10 @@ mutate:  ## mutation testing (mutmut, [tool.mutmut] in pyproject.toml): prints t
 	{s['timeout']} timed out, {s['survived']} survived, {s['no_tests']} without tests, of {s['total']})\")"
 	$(BIN)/mutmut results
 
-perf:  ## speed ratios: certify vs raw inference throughput; IBP / CROWN-IBP / OURS step vs a standard step
+perf:  ## speed ratios: certify vs raw inference; IBP / CROWN-IBP / OURS step vs standard; traced vs untraced step
 	$(BIN)/python -m bench.perf.certify_throughput
 	$(BIN)/python -m bench.perf.train_step
+	$(BIN)/python -m bench.perf.trace_overhead
 
 clean-results:  ## delete every checkpoint, certificate, log, job timing and generated table or figure
 	rm -rf results logs benchmarks .snakemake report.html

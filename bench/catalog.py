@@ -16,6 +16,7 @@ from pathlib import Path
 
 import yaml
 
+from bench.analysis import figure_methods
 from bench.reference import load_paper, table_rows
 
 PAPERS = ("sac", "landscape", "book")  # papers with transcribed reference numbers
@@ -52,7 +53,7 @@ def catalog(tables: dict, root: str | Path = ".", figures: dict | None = None) -
         for item in paper_map()[kind]:
             for target in item["targets"]:
                 if target in drawn:
-                    status, detail = "implemented", f"{len(drawn[target]['trained'])} trained models analysed"
+                    status, detail = "implemented", f"{len(figure_methods(drawn[target]))} trained models analysed"
                 elif target in configured:
                     spec = configured[target]
                     rows = table_rows(spec["reference"]["paper"], spec["reference"]["table"])

@@ -30,6 +30,7 @@ from bench.methods import TrainContext, get_method
 from bench.methods.schedules import ramp_fraction
 from bench.models import build_model
 from bench.selection import verified_error
+from bench.traces import SLOPES, TRACE, Tracer
 
 log = logging.getLogger(__name__)
 CHECKPOINT, PREVIOUS, FINAL = "checkpoint.pt", "checkpoint.prev.pt", "model.pt"
@@ -45,7 +46,9 @@ class TrainSettings:
     ``warmup_epochs`` at eps = 0, then ``rampup_epochs`` of linear ramp-up. ``grad_clip`` bounds the
     gradient's l2 norm (Shi et al. 2021 clip at 10); ``select_best`` verifies every ``select_skip``-th test
     point after each epoch with the method's own bounds and keeps the best model; ``log_target_loss`` also
-    logs the method's objective at the target eps (``target_loss`` in metrics.csv, thesis fig. 3.8 top)."""
+    logs the method's objective at the target eps (``target_loss`` in metrics.csv, thesis fig. 3.8 top);
+    ``trace_every`` = k > 0 traces every k-th step (``bench.traces``: loss variation, gradient distance, ReLU
+    states) into trace.csv and relu_slopes.csv."""
     epochs: int
     batch_size: int
     lr: float
@@ -64,6 +67,7 @@ class TrainSettings:
     select_best: bool = False
     select_skip: int = 1
     log_target_loss: bool = False
+    trace_every: int = 0
 
     def __post_init__(self):
         object.__setattr__(self, "lr_milestones", tuple(self.lr_milestones))
@@ -105,15 +109,16 @@ def train(run: RunSpec, settings: TrainSettings, out_dir: str | Path, data_root:
         method.initialize(model)
     test_set = load_dataset(run.dataset, "test", data_root, download) if settings.select_best else None
     optimizer, scheduler = make_optimizer(model, settings)
-    start, history = 0, []
+    start, history, traced = 0, [], {}
     identity = {"run": asdict(run), "settings": asdict(settings)}
     state = _last_readable_state(out_dir, identity, dev)
     if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
-        start, history = state["epoch"], state["history"]
+        start, history, traced = state["epoch"], state["history"], state.get("trace", {})
         log.info("resuming %s from epoch %d of %d", out_dir, start, settings.epochs)
+    tracer = Tracer(method, model, settings.trace_every, **traced) if settings.trace_every else None
 
     for epoch in range(start, settings.epochs):
         began = time.perf_counter()
@@ -132,11 +137,17 @@ def train(run: RunSpec, settings: TrainSettings, out_dir: str | Path, data_root:
             ramp = ramp_fraction(epoch * len(loader) + batch, len(loader), settings.warmup_epochs,
                                  settings.rampup_epochs)
             ctx = TrainContext(epoch, settings.epochs, noise, run.sigma, run.eps, ramp)
+            step = epoch * len(loader) + batch
+            tracing = tracer is not None and tracer.due(step)
+            if tracing:  # its own stream (3), weights and buffers restored: the trained bytes do not change
+                tracer.before_step(x, y, ctx, epoch_seed(run.seed, step, stream=3), optimizer.param_groups[0]["lr"])
             if probe is not None:  # before the training loss, whose graph holds the BatchNorm buffers
                 target = target_loss(method, model, x, y, replace(ctx, ramp=1.0, generator=probe))
             loss = method.loss(model, x, y, ctx)
             if not torch.isfinite(loss):  # a blown-up bound would poison the weights: skip, and report it
                 skipped += 1
+                if tracing:
+                    tracer.discard()
                 continue
             if probe is not None:
                 target_total += target * len(y)
@@ -145,6 +156,8 @@ def train(run: RunSpec, settings: TrainSettings, out_dir: str | Path, data_root:
             if settings.grad_clip:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), settings.grad_clip)
             optimizer.step()
+            if tracing:
+                tracer.after_step(step, epoch + batch / len(loader), ctx)
             total, seen = total + loss.item() * len(y), seen + len(y)
         lr = optimizer.param_groups[0]["lr"]
         scheduler.step()
@@ -162,16 +175,24 @@ def train(run: RunSpec, settings: TrainSettings, out_dir: str | Path, data_root:
             os.replace(out_dir / CHECKPOINT, out_dir / PREVIOUS)
         atomic_torch_save({"identity": identity, "epoch": epoch + 1, "model": model.state_dict(),
                            "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                           "history": history}, out_dir / CHECKPOINT)
-        atomic_write_text(pd.DataFrame(history).to_csv(index=False), out_dir / METRICS)
+                           "history": history, **({"trace": {"rows": tracer.rows, "slopes": tracer.slopes}}
+                                                   if tracer else {})}, out_dir / CHECKPOINT)
+        _write_tables(out_dir, history, tracer)
 
-    atomic_write_text(pd.DataFrame(history).to_csv(index=False), out_dir / METRICS)  # also when resumed at the end
+    _write_tables(out_dir, history, tracer)  # also when resumed at the end
     atomic_torch_save({"state_dict": model.state_dict(),
                        "meta": {**identity, "trained_on": describe_device(dev)}}, out_dir / FINAL)
     last = history[-1] if history else {}
     log.info("trained %s: %d epochs, final loss %.4f, %.0f s of training in all", out_dir, len(history),
              last.get("loss", float("nan")), sum(h["seconds"] for h in history))
     return out_dir / FINAL
+
+
+def _write_tables(out_dir: Path, history: list[dict], tracer: Tracer | None) -> None:
+    atomic_write_text(pd.DataFrame(history).to_csv(index=False), out_dir / METRICS)
+    if tracer is not None:
+        atomic_write_text(pd.DataFrame(tracer.rows).to_csv(index=False), out_dir / TRACE)
+        atomic_write_text(pd.DataFrame(tracer.slopes).to_csv(index=False), out_dir / SLOPES)
 
 
 def target_loss(method, model, x, y, ctx) -> float:

@@ -47,15 +47,18 @@ def test_table3_6_matches_the_thesis():
     assert block_values("table3_6", ["ours", "crown_ibp_1to0"]) == triples_after("Table 3.6:", 5)
 
 
+def labelled_rows(caption: str, within: int, labels: tuple[str, ...]) -> dict[str, list[str]]:
+    """The tab-separated cells of the lines (of the ``within`` after ``caption``) whose first cell is a label."""
+    lines = THESIS.read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(caption))
+    rows = [line.split("\t") for line in lines[start + 1:start + within]]
+    return {cells[0]: cells[1:] for cells in rows if cells[0] in labels}
+
+
 @needs_shared
 def test_table_c1_matches_the_thesis():
-    lines = THESIS.read_text().splitlines()
-    start = next(i for i, line in enumerate(lines) if line.startswith("Table C.1:"))
-    printed = {}
-    for line in lines[start + 1:start + 8]:
-        cells = line.split("\t")
-        if cells[0] in ("Standard", "PGD", "Verified"):
-            printed[cells[0]] = [float(re.sub(r"</?u>", "", c)) for c in cells[1:]]
+    printed = {name: [float(re.sub(r"</?u>", "", c)) for c in cells]
+               for name, cells in labelled_rows("Table C.1:", 8, ("Standard", "PGD", "Verified")).items()}
     ref = reference_table("landscape", "tableC1")
     values = ref["blocks"][0]["values"]
     for k, method in enumerate(ref["rows"]):
@@ -149,3 +152,21 @@ def test_sac_table1_matches_the_paper():
     expected = {(b["eps"], m): v for b in ref["blocks"] for m, v in b["values"].items()}
     assert expected == printed
     assert set(ref["rows"]) == set(SAC_LABELS)
+
+
+@needs_shared
+def test_table3_5_matches_the_thesis_and_each_ours_cell_is_its_variant_elsewhere():
+    printed = {name: [[float(v) for v in c.split(" / ")] for c in cells]
+               for name, cells in labelled_rows("Table 3.5:", 10, ("RS", "DiffAI", "COLT", "OURS")).items()}
+    ref = reference_table("landscape", "table3_5")
+    assert set(ref["rows"]) - set(METHODS) == {"rs", "diffai", "colt"}
+    for k, block in enumerate(ref["blocks"]):
+        values = block["values"]
+        assert [values["rs"], values["diffai"], values["colt"]] == [printed[n][k] for n in ("RS", "DiffAI", "COLT")]
+        (variant, ours), = ((m, v) for m, v in values.items() if m in METHODS)
+        assert ours == printed["OURS"][k]
+        # the same model printed in table 3.4 / C.2 or C.3 (standard and verified of its triple)
+        elsewhere = [b["values"][variant] for name in ("table3_4", "tableC3")
+                     for b in reference_table("landscape", name)["blocks"]
+                     if (b["dataset"], b["eps"]) == (block["dataset"], block["eps"]) and variant in b["values"]]
+        assert [[t[0], t[2]] for t in elsewhere] and all([t[0], t[2]] == ours for t in elsewhere), variant

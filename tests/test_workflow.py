@@ -12,15 +12,27 @@ import yaml
 
 TINY_LINF_TRAIN = {"epochs": 2, "batch_size": 128, "lr": 0.001, "momentum": 0.0, "weight_decay": 0.0,
                    "optimizer": "adam", "lr_step_epochs": 10, "lr_gamma": 0.5, "warmup_epochs": 0, "rampup_epochs": 1}
+COMPUTE_RULES = ("train", "certify_smoothing", "train_linf", "verify_linf", "analyse_tightness",
+                 "analyse_mode_connectivity", "analyse_surface")
 TINY = {"scales": {"smoke": {
+    "resources": {rule: {"threads": 1} for rule in COMPUTE_RULES},  # tiny jobs: two at a time beat two threads
     "train": {"digits_as_cifar10": {"epochs": 2, "batch_size": 64, "lr": 0.05, "momentum": 0.9,
                                     "weight_decay": 1.0e-4, "lr_step_epochs": 10, "lr_gamma": 0.1}},
     "certify": {"digits_as_cifar10": {"n0": 20, "n": 200, "alpha": 0.001, "batch_size": 200, "skip": 50}},
-    "train_linf": {"cifar10": TINY_LINF_TRAIN, "fig3_6": {**TINY_LINF_TRAIN, "select_best": True, "select_skip": 10}},
+    "train_linf": {"cifar10": TINY_LINF_TRAIN,
+                   "fig3_6": {**TINY_LINF_TRAIN, "select_best": True, "select_skip": 10, "trace_every": 4}},
     "verify": {"digits_rgb8": {"certifiers": ["ibp", "crown_ibp"], "pgd_steps": 10, "batch_size": 50,
                                "skip": 10, "max_points": None}},
+    "analysis": {"mode_connectivity": {"epochs": 1, "batch_size": 128, "lr": 0.001, "points": 3, "skip": 40,
+                                       "max_points": None},
+                 "surface": {"steps": 3, "span": 1.0, "batch_size": 100, "skip": 40, "max_points": None}},
 }}, "tables": {"landscape_table3_6": {"methods": ["ours"]}, "landscape_table3_3": {"methods": ["ibp"]}},
-    "figures": {"landscape_fig3_10_violins": {"trained": ["ours", "ibp"]}}}
+    "figures": {"landscape_fig3_10_violins": {"trained": ["ours", "ibp"]},
+                "landscape_fig3_6_curves": {"trained": ["ours", "ibp"]},
+                "landscape_fig3_7_smoothness": {"panels": [{"title": "fig. 3.7", "trained": ["ibp", "ours"]}]},
+                "landscape_figC6_C8_relu": {"trained": ["ours", "ibp"]},
+                "landscape_figC3_C5_modeconn": {"pairs": [["ibp", "ours"]]},
+                "landscape_surface": {"trained": ["ours", "ibp"]}}}
 
 
 @pytest.fixture(scope="module")
@@ -171,3 +183,34 @@ def test_a_figure_is_drawn_from_its_tidy_table_and_redrawn_alone_after_a_plot_ed
     analysis.write_text(analysis.read_text() + "\n# an edit to the analysis code\n")
     assert scheduled_jobs(snakemake(workdir, "-n", "figures/landscape_fig3_10_violins.png")) == {
         "analyse_tightness": 2, "figure_data_tightness": 1, "plot": 1}
+
+
+def tidy(workdir, figure):
+    import pandas as pd
+
+    return pd.read_csv(workdir / f"results/figures/{figure}.tsv", sep="\t")
+
+
+def test_every_landscape_figure_is_drawn_from_a_data_file_with_the_rows_it_needs(workdir):
+    traced = ["landscape_fig3_6_curves", "landscape_fig3_7_smoothness", "landscape_figC6_C8_relu"]
+    analysed = ["landscape_figC3_C5_modeconn", "landscape_surface"]  # their analyses run end to end in
+    # tests/test_modeconn.py and tests/test_surface.py, and every figure in the slow full-DAG test
+    planned = scheduled_jobs(snakemake(workdir, "-n", *(f"figures/{f}.png" for f in analysed)))
+    assert planned.pop("train_linf_traced", 2) == 2  # the two models, unless an earlier test trained them
+    assert planned == {"analyse_mode_connectivity": 2, "analyse_surface": 2, "figure_data_modeconn": 1,
+                       "figure_data_surface": 1, "plot": 2}
+    snakemake(workdir, *(f"figures/{f}.png" for f in traced))
+    for figure in traced:
+        for ext in ("png", "pdf"):
+            assert (workdir / f"figures/{figure}.{ext}").stat().st_size > 10_000, figure
+    steps_per_epoch = 11  # 1397 digits at batch 128; every 4th of 22 steps traced
+    curves = tidy(workdir, "landscape_fig3_6_curves")
+    assert sorted(curves.groupby("trained")["step"].apply(list).to_dict().items()) == [
+        (m, list(range(0, 2 * steps_per_epoch, 4))) for m in ("ibp", "ours")]
+    assert (curves["loss_min"] <= curves["loss"]).all() and (curves["loss"] <= curves["loss_max"]).all()
+    smooth = tidy(workdir, "landscape_fig3_7_smoothness")  # the ramp-up only: epoch 1 of 2, ramp in (0, 1)
+    assert set(smooth["panel"]) == {"fig. 3.7"} and list(smooth.groupby("trained").size()) == [2, 2]
+    assert smooth[["loss_variation", "grad_l2_distance", "grad_cosine_distance"]].notna().all().all()
+    relu = tidy(workdir, "landscape_figC6_C8_relu")
+    states, slopes = relu[relu["kind"] == "states"], relu[relu["kind"] == "slopes"]
+    assert len(states) == 4 and len(slopes) == 4 * 10 and set(slopes["step"]) == set(states["step"])

@@ -30,7 +30,7 @@ from bench.bounds.linear import backward_lower, backward_pre_bounds, bernoulli_r
 from bench.bounds.network import Ball, BoundedNet, margin_spec, worst_margin
 
 __all__ = ["BOUNDS", "Ball", "BoundedNet", "BoundSpec", "UnsupportedLayer", "margin_bounds", "margin_spec",
-           "interval_bounds", "robust_logits", "worst_margin"]
+           "interval_bounds", "relu_input_bounds", "robust_logits", "worst_margin"]
 
 
 @dataclass(frozen=True)
@@ -90,6 +90,23 @@ def margin_bounds(model: nn.Module | BoundedNet, x: torch.Tensor, y: torch.Tenso
         slopes = optimize_slopes(net, ball, spec, y, pre, slopes, spec_of.steps, spec_of.step_size)
     margins = backward_lower(net, spec, len(net.layers), pre, slopes, ball)
     return (margins, ibp) if with_ibp else margins
+
+
+def relu_input_bounds(model: nn.Module | BoundedNet, x: torch.Tensor, eps, bound: str, norm: str = "linf",
+                      generator: torch.Generator | None = None) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """(lower, upper) input bounds of every ReLU layer, from the intermediate bounds ``bound`` uses: intervals,
+    or a backward pass per layer (CROWN, CAP). Thesis app. C.6-C.8 count ReLU states with them."""
+    spec_of = BOUNDS[bound]
+    net = model if isinstance(model, BoundedNet) else BoundedNet(model)
+    if net.needs_record():
+        net.record(x)
+    else:
+        net.in_shapes = []
+    ball = Ball(x, eps, norm)
+    pre = interval_bounds(net, ball)[0]  # also records the layer shapes a backward pass needs
+    if spec_of.intermediate == "backward":
+        pre = backward_pre_bounds(net, ball, _slope_rule(spec_of.slope), generator)
+    return [pre[i] for i in net.relus]
 
 
 def optimize_slopes(net, ball, spec, y, pre, slopes, steps, step_size):

@@ -6,15 +6,10 @@ medians over repeats of >= 1 s each, on random pixels of the dataset's shape (no
 """
 from __future__ import annotations
 
-import argparse
-import statistics
-import time
-
 import torch
 
-from bench.data import dataset_spec
 from bench.methods import TrainContext, get_method
-from bench.models import build_model
+from bench.perf import median_seconds, random_batch, step_arguments
 
 
 def step_seconds(method: str, model, x, y, eps: float, min_seconds: float, repeats: int) -> float:
@@ -28,34 +23,14 @@ def step_seconds(method: str, model, x, y, eps: float, min_seconds: float, repea
         loss.backward()
         optimizer.step()
 
-    step()  # warm-up
-    samples = []
-    for _ in range(repeats):
-        count, began = 0, time.perf_counter()
-        while time.perf_counter() - began < min_seconds:
-            step()
-            count += 1
-        samples.append((time.perf_counter() - began) / count)
-    return statistics.median(samples)
+    return median_seconds(step, min_seconds, repeats)
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="medium")
-    parser.add_argument("--dataset", default="cifar10")
-    parser.add_argument("--batch", type=int, default=128)
-    parser.add_argument("--eps", type=float, default=8 / 255)
-    parser.add_argument("--methods", nargs="+", default=["ibp", "crown_ibp", "ours"])
-    parser.add_argument("--min-seconds", type=float, default=1.0)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser = step_arguments(__doc__.splitlines()[0], "medium", "cifar10", 128, ["ibp", "crown_ibp", "ours"])
     args = parser.parse_args(argv)
-    torch.manual_seed(0)
-    spec = dataset_spec(args.dataset)
-    model = build_model(args.model, spec).train()
-    x, y = torch.rand(args.batch, *spec.shape), torch.randint(0, spec.num_classes, (args.batch,))
+    model, x, y = random_batch(args)
     base = step_seconds("standard", model, x, y, args.eps, args.min_seconds, args.repeats)
-    print(f"model {args.model}, input {spec.shape}, batch {args.batch}, eps {args.eps:.4f}, "
-          f"torch threads {torch.get_num_threads()}")
     print(f"{'standard':>12}: {base * 1e3:8.2f} ms/step  ratio 1.00")
     for method in args.methods:
         seconds = step_seconds(method, model, x, y, args.eps, args.min_seconds, args.repeats)

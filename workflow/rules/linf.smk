@@ -101,6 +101,25 @@ rule train_linf:
         "../scripts/train_linf.py"
 
 
+# Protocols with trace_every > 0 also write training traces (bench.traces) beside metrics.csv; the figures of
+# thesis sec. 3.3 / app. C read them. Same job, two more declared outputs.
+TRACED_PROTOCOLS = sorted({name for scale in config["scales"].values()
+                           for name, protocol in scale.get("train_linf", {}).items() if protocol.get("trace_every")})
+
+
+use rule train_linf as train_linf_traced with:
+    output:
+        model="results/ckpt/" + LINF_RUN + "/model.pt",
+        metrics="results/ckpt/" + LINF_RUN + "/metrics.csv",
+        trace="results/ckpt/" + LINF_RUN + "/trace.csv",
+        slopes="results/ckpt/" + LINF_RUN + "/relu_slopes.csv",
+    wildcard_constraints:
+        protocol="|".join(TRACED_PROTOCOLS) or "^$",
+
+
+ruleorder: train_linf_traced > train_linf
+
+
 rule verify_linf:
     """Clean, PGD-100 and bound-verified accuracy at one test eps; one row per test point."""
     input:
