@@ -1,4 +1,4 @@
-"""Thesis figs. 3.7, 3.9 and C.10 (one column each): non-smoothness of the loss landscape during the ramp-up,
+"""Thesis figs. 3.7, 3.9, C.10 and C.11 (one column each): non-smoothness of the loss landscape during the ramp-up,
 at the scheduled eps_t. Top: loss variation along the gradient descent direction (range of eq. C.1.2);
 middle: l2 distance and bottom: cosine distance between successive loss gradients (eq. 3.3.19). Lower is
 smoother."""

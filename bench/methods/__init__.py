@@ -21,6 +21,7 @@ from bench.methods.ibp import IBP
 from bench.methods.improved_ibp import ImprovedIBP
 from bench.methods.ours import Ours
 from bench.methods.pgd_at import PGDTraining
+from bench.methods.relu_stability import CrownIBPStability
 from bench.methods.standard import Standard
 
 
@@ -63,6 +64,8 @@ METHODS: dict[str, Method] = {
     "ours_7step_kappa0": Ours(kappa=KAPPA_0, bound="ours_7step"),
     # thesis table C.1: lower slope ~ Bernoulli(p) where |l| > |u|, Bernoulli(q) elsewhere ("p/q")
     **{f"crown_ibp_pq_{p:g}_{q:g}": CrownIBP(pq=(p, q)) for p, q in [(0, 0), (0, 0.25), (0, 0.5), (0.5, 1), (1, 1)]},
+    # thesis fig. C.11: CROWN-IBP (beta = 1) + lambda * ReLU stability loss (Xiao et al. 2019)
+    **{f"crown_ibp_rs_{lam:g}": CrownIBPStability(lam) for lam in (0.01, 10)},
 }
 
 
