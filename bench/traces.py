@@ -75,10 +75,10 @@ def relu_status(bounds: list[tuple[torch.Tensor, torch.Tensor]]) -> tuple[dict, 
     active = (lower >= 0) & ~dead
     unstable = ~(active | dead)
     slopes = (upper / (upper - lower))[unstable]
-    histogram = torch.histc(slopes.float(), bins=SLOPE_BINS, min=0.0, max=1.0) if slopes.numel() else None
+    histogram = torch.histc(slopes.float(), bins=SLOPE_BINS, min=0.0, max=1.0)  # zeros when none is unstable
     counts = {name: float(mask.sum()) / len(lower)
               for name, mask in (("relu_active", active), ("relu_unstable", unstable), ("relu_dead", dead))}
-    return counts, [0] * SLOPE_BINS if histogram is None else [int(c) for c in histogram]
+    return counts, [int(c) for c in histogram]
 
 
 class Tracer:

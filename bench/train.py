@@ -30,7 +30,7 @@ from bench.methods import TrainContext, get_method
 from bench.methods.schedules import ramp_fraction
 from bench.models import build_model
 from bench.selection import verified_error
-from bench.traces import SLOPES, TRACE, Tracer
+from bench.traces import SLOPES, TRACE, Tracer, restoring_buffers
 
 log = logging.getLogger(__name__)
 CHECKPOINT, PREVIOUS, FINAL = "checkpoint.pt", "checkpoint.prev.pt", "model.pt"
@@ -199,12 +199,8 @@ def target_loss(method, model, x, y, ctx) -> float:
     """The method's objective at the end of its schedules (``ctx.ramp`` = 1: eps = eps_train, final kappa
     and beta) on one batch at the current weights, the "learning curve for the target perturbation" of thesis
     fig. 3.8 (top). Restores every buffer (BatchNorm statistics), so training goes on as if it never ran."""
-    buffers = [buffer.clone() for buffer in model.buffers()]
     with torch.no_grad():
-        value = float(method.loss(model, x, y, ctx))
-        for buffer, saved in zip(model.buffers(), buffers):
-            buffer.copy_(saved)
-    return value
+        return float(restoring_buffers(model, lambda: method.loss(model, x, y, ctx)))
 
 
 def _last_readable_state(out_dir: Path, identity: dict, device: torch.device) -> dict | None:

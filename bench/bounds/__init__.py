@@ -59,6 +59,17 @@ def robust_logits(margins: torch.Tensor) -> torch.Tensor:
     return -margins
 
 
+def _prepared(model: nn.Module | BoundedNet, x: torch.Tensor) -> BoundedNet:
+    """``model`` as a BoundedNet ready for ``x``: the clean pass BatchNorm in training mode needs, else the
+    shapes left for the interval pass to record."""
+    net = model if isinstance(model, BoundedNet) else BoundedNet(model)
+    if net.needs_record():
+        net.record(x)
+    else:
+        net.in_shapes = []
+    return net
+
+
 def _slope_rule(slope):
     return bernoulli_rule(slope[1], slope[2]) if isinstance(slope, tuple) else slope
 
@@ -71,11 +82,7 @@ def margin_bounds(model: nn.Module | BoundedNet, x: torch.Tensor, y: torch.Tenso
     With ``with_ibp`` also returns the IBP margins computed on the way (CROWN-IBP's beta mixing needs both).
     """
     spec_of = BOUNDS[bound] if isinstance(bound, str) else bound
-    net = model if isinstance(model, BoundedNet) else BoundedNet(model)
-    if net.needs_record():
-        net.record(x)
-    else:
-        net.in_shapes = []
+    net = _prepared(model, x)
     if num_classes is None:
         num_classes = net.layers[-1].out_features if isinstance(net.layers[-1], nn.Linear) else net.record(x).shape[-1]
     spec = margin_spec(y, num_classes, x.dtype)
@@ -96,12 +103,7 @@ def relu_input_bounds(model: nn.Module | BoundedNet, x: torch.Tensor, eps, bound
                       generator: torch.Generator | None = None) -> list[tuple[torch.Tensor, torch.Tensor]]:
     """(lower, upper) input bounds of every ReLU layer, from the intermediate bounds ``bound`` uses: intervals,
     or a backward pass per layer (CROWN, CAP). Thesis app. C.6-C.8 count ReLU states with them."""
-    spec_of = BOUNDS[bound]
-    net = model if isinstance(model, BoundedNet) else BoundedNet(model)
-    if net.needs_record():
-        net.record(x)
-    else:
-        net.in_shapes = []
+    spec_of, net = BOUNDS[bound], _prepared(model, x)
     ball = Ball(x, eps, norm)
     pre = interval_bounds(net, ball)[0]  # also records the layer shapes a backward pass needs
     if spec_of.intermediate == "backward":
