@@ -57,3 +57,27 @@ def pgd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, steps: i
         delta = _project(adv.detach() + step_size * step - x, eps, norm)
     model.train(was_training)
     return best
+
+
+def smoothed_pgd_l2(model: nn.Module, x: torch.Tensor, y: torch.Tensor, noise: torch.Tensor, eps: float,
+                    steps: int, domain: tuple[float, float] = (0.0, 1.0)) -> torch.Tensor:
+    """SmoothAdv-PGD (Salman et al. 2019, eq. (S) and their Algorithm 1): l2 PGD on the soft smoothed
+    classifier, maximising -log((1/m) sum_i softmax(f(x' + e_i))_y) over the m fixed draws e_i of ``noise``
+    (laid out as ``bench.methods.noise.gaussian_noise`` lays it out), from x' = x, with ``steps`` normalised
+    gradient steps of 2 eps / steps, each projected on the eps-ball and the domain. Runs f in eval mode."""
+    copies = len(noise) // len(x)
+    was_training = model.training
+    model.eval()
+    delta = torch.zeros_like(x)
+    view = (-1, *([1] * (x.dim() - 1)))
+    for _ in range(steps):
+        delta.requires_grad_()
+        noisy = (x + delta).repeat_interleave(copies, dim=0) + noise
+        soft = F.softmax(model(noisy), dim=1).view(len(x), copies, -1).mean(dim=1)
+        loss = F.nll_loss(torch.log(soft.clamp_min(1e-20)), y, reduction="sum")
+        grad, = torch.autograd.grad(loss, delta)
+        step = grad / grad.flatten(1).norm(dim=1).clamp(min=1e-12).view(view)
+        delta = ((x + delta.detach() + 2 * eps / steps * step).clamp(*domain) - x)
+        delta = _project(delta, eps, "l2")
+    model.train(was_training)
+    return (x + delta).detach()

@@ -1,8 +1,8 @@
 """Randomized smoothing of Cohen, Rosenfeld & Kolter (ICML 2019).
 
 The smoothed classifier is g(x) = argmax_c P(f(x + e) = c), e ~ N(0, sigma^2 I). This module holds
-PREDICT and CERTIFY (Cohen et al., Algorithm "Prediction and certification"), and the Gaussian
-data-augmentation loss they train with. Bounds are exact: a one-sided Clopper-Pearson lower bound on
+PREDICT and CERTIFY (Cohen et al., Algorithm "Prediction and certification"); every smoothing method of
+``bench.methods`` is certified by this one CERTIFY. Bounds are exact: a one-sided Clopper-Pearson lower bound on
 p_A and a two-sided binomial test for PREDICT.
 """
 from __future__ import annotations
@@ -86,9 +86,3 @@ class Smooth:
             return Certificate(ABSTAIN, 0.0, pa_lower)
         return Certificate(guess, certified_radius(pa_lower, self.sigma), pa_lower)
 
-
-def gaussian_augmentation_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor, sigma: float,
-                               generator: torch.Generator) -> torch.Tensor:
-    """Cross-entropy of f on x + e, e ~ N(0, sigma^2 I): the training of Cohen et al. (sec. 4)."""
-    noise = x.new_empty(x.shape).normal_(generator=generator)
-    return nn.functional.cross_entropy(model(x + sigma * noise), y)

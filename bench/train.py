@@ -14,13 +14,14 @@ from __future__ import annotations
 import logging
 import os
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
 import torch
 from torch.utils.data import DataLoader
 
+from bench.bounds.lipschitz import layer_norms
 from bench.data import dataset_spec, load_dataset
 from bench.data.augment import AUGMENTATIONS
 from bench.io import (CheckpointError, atomic_torch_save, atomic_write_text, describe_device, load_checkpoint,
@@ -34,13 +35,14 @@ from bench.traces import SLOPES, TRACE, Tracer, restoring_buffers
 
 log = logging.getLogger(__name__)
 CHECKPOINT, PREVIOUS, FINAL = "checkpoint.pt", "checkpoint.prev.pt", "model.pt"
-BEST, METRICS = "best.pt", "metrics.csv"
+BEST, METRICS, LIPSCHITZ = "best.pt", "metrics.csv", "lipschitz.csv"
 
 
 @dataclass(frozen=True)
 class TrainSettings:
     """Optimisation protocol: SGD (with momentum) or Adam; the learning rate is multiplied by ``lr_gamma``
-    every ``lr_step_epochs`` epochs, or at each epoch of ``lr_milestones`` when given. ``augment`` names the
+    every ``lr_step_epochs`` epochs, or at each epoch of ``lr_milestones`` when given, or follows a cosine from
+    ``lr`` to 0 over the epochs with ``lr_schedule: cosine``. ``augment`` names the
     training augmentation (``bench.data.augment``); ``normalize`` puts the dataset's mean/std normalisation
     in front of the model (pixel-space eps either way). Certified training adds the eps schedule:
     ``warmup_epochs`` at eps = 0, then ``rampup_epochs`` of linear ramp-up. ``grad_clip`` bounds the
@@ -48,7 +50,9 @@ class TrainSettings:
     point after each epoch with the method's own bounds and keeps the best model; ``log_target_loss`` also
     logs the method's objective at the target eps (``target_loss`` in metrics.csv, thesis fig. 3.8 top);
     ``trace_every`` = k > 0 traces every k-th step (``bench.traces``: loss variation, gradient distance, ReLU
-    states) into trace.csv and relu_slopes.csv."""
+    states) into trace.csv and relu_slopes.csv; ``log_lipschitz`` writes the l2 operator norm of every linear and
+    convolutional layer after each epoch into lipschitz.csv (sac fig. 1). ``options`` set the method's hyper-parameters (its dataclass
+    fields, e.g. SmoothAdv's eps / steps / m), the paper's when left out."""
     epochs: int
     batch_size: int
     lr: float
@@ -60,6 +64,7 @@ class TrainSettings:
     normalize: bool = True
     num_workers: int = 0
     optimizer: str = "sgd"
+    lr_schedule: str = "step"
     lr_milestones: tuple[int, ...] = ()
     warmup_epochs: int = 0
     rampup_epochs: int = 0
@@ -68,11 +73,15 @@ class TrainSettings:
     select_skip: int = 1
     log_target_loss: bool = False
     trace_every: int = 0
+    log_lipschitz: bool = False
+    options: dict = field(default_factory=dict)
 
     def __post_init__(self):
         object.__setattr__(self, "lr_milestones", tuple(self.lr_milestones))
         if self.optimizer not in ("sgd", "adam"):
             raise ValueError(f"optimizer must be 'sgd' or 'adam', got {self.optimizer!r}")
+        if self.lr_schedule not in ("step", "cosine"):
+            raise ValueError(f"lr_schedule must be 'step' or 'cosine', got {self.lr_schedule!r}")
         if self.augment not in AUGMENTATIONS:
             raise ValueError(f"unknown augmentation {self.augment!r}; known: {', '.join(AUGMENTATIONS)}")
 
@@ -98,7 +107,7 @@ def train(run: RunSpec, settings: TrainSettings, out_dir: str | Path, data_root:
     out_dir, dev = Path(out_dir), resolve_device(device)
     if dev.type == "cpu":
         torch.use_deterministic_algorithms(True)
-    method, spec = get_method(run.method), dataset_spec(run.dataset)
+    method, spec = get_method(run.method, settings.options), dataset_spec(run.dataset)
     if settings.select_best and run.eps is None:
         raise ValueError("select_best verifies at the run's training radius, but this run has no eps")
     train_set = load_dataset(run.dataset, "train", data_root, download, settings.augment)
@@ -108,8 +117,11 @@ def train(run: RunSpec, settings: TrainSettings, out_dir: str | Path, data_root:
     if hasattr(method, "initialize"):  # e.g. the IBP initialization of Shi et al. (2021)
         method.initialize(model)
     test_set = load_dataset(run.dataset, "test", data_root, download) if settings.select_best else None
-    optimizer, scheduler = make_optimizer(model, settings)
-    start, history, traced = 0, [], {}
+    # a bi-level method (SaC) trains some parameters (its masks) with its own optimizer, on a second batch
+    upper = list(method.upper_parameters(model)) if hasattr(method, "upper_parameters") else []
+    optimizer, scheduler = make_optimizer(model, settings, exclude=upper)
+    upper_optimizer, upper_scheduler = method.upper_optimizer(upper, settings) if upper else (None, None)
+    start, history, traced, norms = 0, [], {}, []
     identity = {"run": asdict(run), "settings": asdict(settings)}
     state = _last_readable_state(out_dir, identity, dev)
     if state is not None:
@@ -117,6 +129,10 @@ def train(run: RunSpec, settings: TrainSettings, out_dir: str | Path, data_root:
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         start, history, traced = state["epoch"], state["history"], state.get("trace", {})
+        norms = state.get("lipschitz", [])
+        if upper:
+            upper_optimizer.load_state_dict(state["upper_optimizer"])
+            upper_scheduler.load_state_dict(state["upper_scheduler"])
         log.info("resuming %s from epoch %d of %d", out_dir, start, settings.epochs)
     tracer = Tracer(method, model, settings.trace_every, **traced) if settings.trace_every else None
 
@@ -126,6 +142,9 @@ def train(run: RunSpec, settings: TrainSettings, out_dir: str | Path, data_root:
                             num_workers=settings.num_workers,
                             generator=torch.Generator().manual_seed(epoch_seed(run.seed, epoch)))
         noise = torch.Generator(dev).manual_seed(epoch_seed(run.seed, epoch, stream=1))
+        upper_batches = iter(DataLoader(train_set, settings.batch_size, shuffle=True, num_workers=settings.num_workers,
+                                        generator=torch.Generator().manual_seed(epoch_seed(run.seed, epoch, 4)))
+                             ) if upper else None
         probe = (torch.Generator(dev).manual_seed(epoch_seed(run.seed, epoch, stream=2))
                  if settings.log_target_loss else None)  # its own stream: logging never changes the weights
         model.train()
@@ -156,11 +175,17 @@ def train(run: RunSpec, settings: TrainSettings, out_dir: str | Path, data_root:
             if settings.grad_clip:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), settings.grad_clip)
             optimizer.step()
+            if upper:
+                skipped += _upper_step(method, model, next(upper_batches), ctx, upper_optimizer, dev)
             if tracing:
                 tracer.after_step(step, epoch + batch / len(loader), ctx)
             total, seen = total + loss.item() * len(y), seen + len(y)
         lr = optimizer.param_groups[0]["lr"]
         scheduler.step()
+        if upper:
+            upper_scheduler.step()
+        if settings.log_lipschitz:
+            norms += [{"epoch": epoch + 1, **vars(norm)} for norm in layer_norms(model, spec.shape)]
         mean_loss = total / seen if seen else float("nan")
         history.append({"epoch": epoch + 1, "loss": mean_loss, "lr": lr, "eps": (run.eps or 0.0) * ramp,
                         "seconds": round(time.perf_counter() - began, 3), "skipped_steps": skipped})
@@ -175,11 +200,16 @@ def train(run: RunSpec, settings: TrainSettings, out_dir: str | Path, data_root:
             os.replace(out_dir / CHECKPOINT, out_dir / PREVIOUS)
         atomic_torch_save({"identity": identity, "epoch": epoch + 1, "model": model.state_dict(),
                            "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                           "history": history, **({"trace": {"rows": tracer.rows, "slopes": tracer.slopes}}
+                           "history": history, "lipschitz": norms,
+                           **({"upper_optimizer": upper_optimizer.state_dict(),
+                               "upper_scheduler": upper_scheduler.state_dict()} if upper else {}),
+                           **({"trace": {"rows": tracer.rows, "slopes": tracer.slopes}}
                                                    if tracer else {})}, out_dir / CHECKPOINT)
-        _write_tables(out_dir, history, tracer)
+        _write_tables(out_dir, history, tracer, norms)
 
-    _write_tables(out_dir, history, tracer)  # also when resumed at the end
+    _write_tables(out_dir, history, tracer, norms)  # also when resumed at the end
+    if hasattr(method, "finalize"):  # e.g. SaC: the saved network is the shrunk one
+        method.finalize(model)
     atomic_torch_save({"state_dict": model.state_dict(),
                        "meta": {**identity, "trained_on": describe_device(dev)}}, out_dir / FINAL)
     last = history[-1] if history else {}
@@ -188,8 +218,24 @@ def train(run: RunSpec, settings: TrainSettings, out_dir: str | Path, data_root:
     return out_dir / FINAL
 
 
-def _write_tables(out_dir: Path, history: list[dict], tracer: Tracer | None) -> None:
+def _upper_step(method, model, batch, ctx, optimizer, device) -> int:
+    """One upper-level step of a bi-level method on its own batch (SaC eq. 4): a gradient step on the
+    method's upper parameters, then its projection. Returns 1 when the loss was not finite and it skipped."""
+    x, y = (tensor.to(device, non_blocking=True) for tensor in batch)
+    loss = method.loss(model, x, y, ctx)
+    if not torch.isfinite(loss):
+        return 1
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    method.project(model)
+    return 0
+
+
+def _write_tables(out_dir: Path, history: list[dict], tracer: Tracer | None, norms: list[dict]) -> None:
     atomic_write_text(pd.DataFrame(history).to_csv(index=False), out_dir / METRICS)
+    if norms:
+        atomic_write_text(pd.DataFrame(norms).to_csv(index=False), out_dir / LIPSCHITZ)
     if tracer is not None:
         atomic_write_text(pd.DataFrame(tracer.rows).to_csv(index=False), out_dir / TRACE)
         atomic_write_text(pd.DataFrame(tracer.slopes).to_csv(index=False), out_dir / SLOPES)
@@ -235,12 +281,17 @@ def _select(model, method, run, settings, test_set, history, best_path, identity
                                                                        "verified_error": error}}, best_path)
 
 
-def make_optimizer(model: torch.nn.Module, settings: TrainSettings):
+def make_optimizer(model: torch.nn.Module, settings: TrainSettings, exclude: list = ()):
+    """The protocol's optimizer and schedule over the model's parameters but ``exclude``."""
+    excluded = {id(parameter) for parameter in exclude}
+    parameters = [parameter for parameter in model.parameters() if id(parameter) not in excluded]
     if settings.optimizer == "adam":
-        optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
+        optimizer = torch.optim.Adam(parameters, lr=settings.lr, weight_decay=settings.weight_decay)
     else:
-        optimizer = torch.optim.SGD(model.parameters(), lr=settings.lr, momentum=settings.momentum,
+        optimizer = torch.optim.SGD(parameters, lr=settings.lr, momentum=settings.momentum,
                                     weight_decay=settings.weight_decay)
+    if settings.lr_schedule == "cosine":
+        return optimizer, torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, settings.epochs)
     if settings.lr_milestones:
         return optimizer, torch.optim.lr_scheduler.MultiStepLR(optimizer, list(settings.lr_milestones),
                                                                settings.lr_gamma)

@@ -46,6 +46,17 @@ def test_shipped_config_is_valid(config, schema):
     (["scales", "paper", "train_linf", "svhn", "per_method", "magic"], {"batch_size": 8}, "magic"),
     (["scales", "paper", "train_linf", "svhn", "per_method", "cap", "batch_sise"], 8, "batch_sise"),
     (["scales", "paper", "train_linf", "svhn", "per_method", "cap", "batch_size"], 0, "batch_size"),
+    (["tables", "table2_cifar_l2", "methods"], ["cohen", "ibp"], "ibp"),   # an l_inf method in a smoothing table
+    (["tables", "table1_cifar_linf", "methods"], ["ibp", "macer"], "macer"),
+    (["scales", "smoke", "train", "digits_as_cifar10", "per_method", "smoothadv", "options", "m"], 0, "m"),
+    (["scales", "smoke", "train", "digits_as_cifar10", "per_method", "macer", "options", "k"], 0, "k"),
+    (["scales", "smoke", "train", "digits_as_cifar10", "per_method", "macer", "options", "m"], 2, "m"),
+    (["scales", "smoke", "train", "digits_as_cifar10", "per_method", "consistency", "options", "m"], 0, "m"),
+    (["scales", "smoke", "train", "digits_as_cifar10", "per_method", "cohen"], {"options": {"m": 2}}, "options"),
+    (["scales", "smoke", "train", "digits_as_cifar10", "options"], {"m": 2}, "options"),
+    (["scales", "smoke", "train", "digits_as_cifar10", "per_method", "sac", "options", "alpha"], 1.0, "alpha"),
+    (["scales", "smoke", "train", "digits_as_cifar10", "per_method", "sac", "options", "alpha"], 0, "alpha"),
+    (["scales", "paper", "train", "cifar10", "per_method", "smoothadv", "by_sigma"], {0.3: {"epochs": 1}}, "0.3"),
 ])
 def test_bad_values_are_rejected_naming_the_key(config, schema, path, value, named):
     bad = copy.deepcopy(config)
@@ -62,6 +73,8 @@ def test_schema_enums_match_the_registries(repo):
     assert defs["dataset"]["enum"] == list(DATASETS)
     assert defs["model"]["enum"] == list(MODELS)
     assert defs["method"]["enum"] == list(METHODS)
+    for family in ("smoothing", "linf"):
+        assert defs[f"{family}_method"]["enum"] == [name for name, m in METHODS.items() if m.family == family]
     assert defs["bound"]["enum"] == list(BOUNDS)
     assert defs["train_fields"]["properties"]["augment"]["enum"] == list(AUGMENTATIONS)
     assert set(defs["train_fields"]["properties"]) == {field.name for field in fields(TrainSettings)}
@@ -78,7 +91,7 @@ def test_snakemake_refuses_bad_config_before_any_job(repo, tmp_path):
 
 def test_method_that_is_not_a_row_of_the_table_is_refused(repo, tmp_path):
     override = tmp_path / "bad.yaml"
-    override.write_text(json.dumps({"tables": {"table2_cifar_l2": {"methods": ["standard"]}}}))
+    override.write_text(json.dumps({"tables": {"table1_cifar_linf": {"methods": ["ours"]}}}))
     cmd = [sys.executable, "-m", "snakemake", "-s", str(repo / "Snakefile"), "-d", str(tmp_path),
            "-n", "--configfile", str(repo / "config/config.yaml"), str(override)]
     result = subprocess.run(cmd, capture_output=True, text=True, cwd=repo)

@@ -103,3 +103,12 @@ def test_a_per_method_override_replaces_only_its_keys():
     protocol = {"epochs": 3, "batch_size": 128, "per_method": {"cap": {"batch_size": 32}}}
     assert resolve_protocol(protocol, "cap") == {"epochs": 3, "batch_size": 32}
     assert resolve_protocol(protocol, "ibp") == {"epochs": 3, "batch_size": 128}
+
+
+def test_options_merge_key_by_key_from_the_method_to_its_sigma():
+    protocol = {"epochs": 3, "per_method": {"smoothadv": {
+        "options": {"m": 4, "steps": 2}, "by_sigma": {0.5: {"options": {"steps": 8}, "epochs": 5}}}}}
+    assert resolve_protocol(protocol, "smoothadv", 0.25) == {"epochs": 3, "options": {"m": 4, "steps": 2}}
+    assert resolve_protocol(protocol, "smoothadv", 0.5) == {"epochs": 5, "options": {"m": 4, "steps": 8}}
+    assert resolve_protocol(protocol, "smoothadv") == {"epochs": 3, "options": {"m": 4, "steps": 2}}
+    assert resolve_protocol(protocol, "cohen", 0.5) == {"epochs": 3}

@@ -6,8 +6,7 @@ import torch
 from scipy.stats import binomtest
 from torch import nn
 
-from bench.smoothing import (ABSTAIN, Certificate, Smooth, certified_radius, clopper_pearson_lower,
-                             gaussian_augmentation_loss)
+from bench.smoothing import ABSTAIN, Certificate, Smooth, certified_radius, clopper_pearson_lower
 
 PHI_INV = NormalDist().inv_cdf
 
@@ -161,15 +160,6 @@ def test_certify_abstains_below_one_half_and_certifies_radius_zero_at_exactly_on
     for pa_lower, expected in [(0.5, Certificate(0, 0.0, 0.5)), (0.4999, Certificate(ABSTAIN, 0.0, 0.4999))]:
         monkeypatch.setattr(smoothing, "clopper_pearson_lower", lambda *args, bound=pa_lower: bound)
         assert smoothed.certify(torch.zeros(2), 10, 100, 0.001, 50, generator()) == expected
-
-
-def test_gaussian_augmentation_loss_is_cross_entropy_at_x_plus_sigma_times_seeded_noise():
-    torch.manual_seed(0)
-    model, x, y = nn.Linear(4, 3).double(), torch.rand(5, 4, dtype=torch.float64), torch.tensor([0, 1, 2, 0, 1])
-    torch.manual_seed(1)  # the global generator must not matter
-    got = gaussian_augmentation_loss(model, x, y, 0.25, generator(3))
-    noise = torch.randn(x.shape, generator=generator(3), dtype=torch.float64)
-    assert torch.equal(got, nn.functional.cross_entropy(model(x + 0.25 * noise), y))
 
 
 def test_certify_and_predict_run_the_base_classifier_in_eval_mode():

@@ -92,3 +92,13 @@ def test_the_header_says_which_n_a_quoted_rows_zeros_fit():
     markdown = build_smoothing_table(reference_table("sac", "table2"), [], "paper", "note", "abc", "sac")
     assert ("- Quoted row Randomized Smoothing (Cohen et al., 2019): its numbers fit n=100000 (largest certifiable "
             "radius 3.81 x sigma) rather than the paper's n=1000000 (4.35 x sigma)") in markdown
+
+
+def test_the_header_names_each_baselines_paper_setting_and_each_runs_own_training():
+    labels = [i % 10 for i in range(20)]
+    runs = [measured_run(sigma, [0.6] * 20, labels, labels) for sigma in (0.25, 0.5)]
+    runs[1].provenance["training"] = {**runs[1].provenance["training"], "options": {"m": 4}}
+    markdown = build_smoothing_table(reference_table("sac", "table2"), runs, "smoke", "note", "abc", "sac")
+    assert "- Paper-scale setting of MACER (Zhai et al., 2020): Zhai et al. (RuntianZ/macer main.py): k 16" in markdown
+    assert "- Training of cohen (sigma 0.25): " in markdown
+    assert "- Training of cohen (sigma 0.5): " in markdown and "method options m 4." in markdown

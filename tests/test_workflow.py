@@ -26,7 +26,7 @@ TINY = {"scales": {"smoke": {
     "analysis": {"mode_connectivity": {"epochs": 1, "batch_size": 128, "lr": 0.001, "points": 3, "skip": 40,
                                        "max_points": None},
                  "surface": {"steps": 3, "span": 1.0, "batch_size": 100, "skip": 40, "max_points": None}},
-}}, "tables": {"landscape_table3_6": {"methods": ["ours"]}, "landscape_table3_3": {"methods": ["ibp"]}},
+}}, "tables": {"table2_cifar_l2": {"methods": ["cohen"]}, "table1_cifar_linf": {"methods": ["crown_ibp_1to0"]}, "landscape_table3_3": {"methods": ["ibp"]}},
     "figures": {"landscape_fig3_10_violins": {"trained": ["ours", "ibp"]},
                 "landscape_fig3_6_curves": {"trained": ["ours", "ibp"]},
                 "landscape_fig3_7_smoothness": {"panels": [{"title": "fig. 3.7", "trained": ["ibp", "ours"]}]},
@@ -75,7 +75,7 @@ def test_smoke_table2_builds_end_to_end(workdir):
     table = (workdir / "tables/table2_cifar_l2.md").read_text()
     assert "Scale: **smoke**" in table and "offline stand-in for `cifar10`" in table
     assert "n0=20, n=200, alpha=0.001" in table and "Certified test points per model: 8" in table
-    assert "Training (cohen): 2 epochs, batch 64; SGD lr 0.05" in table and "Seed 0; trained on cpu" in table
+    assert "Training of cohen: 2 epochs, batch 64; SGD lr 0.05" in table and "Seed 0; trained on cpu" in table
     cohen = [cells(line) for line in table.splitlines() if line.startswith("| ") and "Cohen" in line]
     assert [row[0] for row in cohen] == ["0.25", "0.50", "1.00"]
     for row in cohen:
@@ -87,6 +87,17 @@ def test_smoke_table2_builds_end_to_end(workdir):
     assert table.count("not run yet") == 4 * 3 * 5  # the other four methods, three sigmas, five radii
     for sigma in ("0.25", "0.5", "1"):
         assert len((workdir / CERTIFICATES.format(sigma)).read_text().splitlines()) == 1 + 8
+
+
+def test_every_smoothing_row_is_trained_and_certified_by_the_same_rules(workdir):
+    all_rows = workdir / "all_rows.yaml"
+    all_rows.write_text(yaml.safe_dump({"tables": {"table2_cifar_l2": {"methods": [
+        "cohen", "smoothadv", "macer", "consistency", "sac"]}}}))
+    cmd = snakemake_cmd("-n", "-F", "tables/table2_cifar_l2.md")[:-1] + ["tiny.yaml", str(all_rows)]
+    out = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, check=True).stdout
+    assert scheduled_jobs(out) == {"train": 15, "certify_smoothing": 15, "table_smoothing": 1}
+    for method in ("smoothadv", "macer", "consistency", "sac"):
+        assert f"results/cert/smoke/digits_as_cifar10/cnn_small/{method}/sigma0.5/seed0/smoothing.tsv" in out
 
 
 def test_every_job_logs_its_settings_progress_and_result(workdir):
@@ -137,19 +148,19 @@ def test_a_truncated_certificate_stops_the_table_and_deleting_it_rebuilds_it(wor
 
 
 def test_smoke_linf_table_builds_end_to_end(workdir):
-    snakemake(workdir, "tables/landscape_table3_6.md")
-    table = (workdir / "tables/landscape_table3_6.md").read_text()
+    snakemake(workdir, "tables/table1_cifar_linf.md")
+    table = (workdir / "tables/table1_cifar_linf.md").read_text()
     assert "Scale: **smoke**" in table and "Test points per cell: 40" in table
-    ours = [cells(line) for line in table.splitlines() if line.startswith("| ") and "| OURS " in line]
-    assert len(ours) == 5
-    for row in ours:
-        assert row[:2] == ["cifar10 → digits_rgb8", "medium → small"]
-        cell = r"\d+\.\d\d / (\d+\.\d\d \[\d+\.\d, \d+\.\d\]|collapsed\[\d\])"
+    crown = [cells(line) for line in table.splitlines() if line.startswith("| ") and "| CROWN-IBP (Zhang" in line]
+    assert [row[2] for row in crown] == ["2/255", "8/255"]  # the blocks that print the row
+    for row in crown:
+        assert row[:2] == ["cifar10 → digits_rgb8", "4c3f → small"]
+        cell = r"\d\.\d\d / (\d\.\d\d \[\d\.\d\d, \d\.\d\d\]|collapsed\[\d\])"
         assert all(re.fullmatch(cell, c) for c in row[5:8]), row
-    assert table.count("not run yet") == 5 * 5  # CROWN-IBP 1->0: three error cells and two measured-only ones
-    frame = workdir / "results/verify/smoke/digits_rgb8/small/ours/eps8_255/cifar10/seed0/eps8_255.tsv"
+    assert table.count("not run yet") == 4 * 5  # CAP, IBP, improved IBP (two blocks): five measured columns each
+    frame = workdir / "results/verify/smoke/digits_rgb8/small/crown_ibp_1to0/eps2_255/cifar10/seed0/eps2_255.tsv"
     header = frame.read_text().splitlines()[0].split("\t")
-    assert {"predict", "margin_ibp", "margin_crown_ibp", "margin_ours", "verified_own", "verifier_error"} <= set(header)
+    assert {"predict", "margin_ibp", "margin_crown_ibp", "verified_own", "verifier_error"} <= set(header)
 
 
 def test_smoke_training_table_reads_the_runs_metrics(workdir):

@@ -4,11 +4,13 @@
 A method names its ``family``: "smoothing" methods are certified by randomized smoothing (``bench.smoothing``)
 at their training sigma; "linf" methods train against an eps-ball and name the ``certifiers`` (bounds of
 ``bench.bounds``) that verify them, their "own bound". Variants of one method are registered instances of
-its class with the schedules of the thesis (beta_start -> beta_end, kappa_start -> kappa_end).
+its class with the schedules of the thesis (beta_start -> beta_end, kappa_start -> kappa_end). A method that is a
+dataclass takes its hyper-parameters (SmoothAdv's m, MACER's gamma, ...) as fields: the defaults are its paper's,
+and a protocol's ``options`` replace them (``get_method(name, options)``).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, is_dataclass, replace
 from typing import Protocol
 
 import torch
@@ -16,12 +18,16 @@ from torch import nn
 
 from bench.methods.cap import CAP
 from bench.methods.cohen import Cohen
+from bench.methods.consistency import Consistency
 from bench.methods.crown_ibp import CrownIBP
 from bench.methods.ibp import IBP
 from bench.methods.improved_ibp import ImprovedIBP
+from bench.methods.macer import MACER
 from bench.methods.ours import Ours
 from bench.methods.pgd_at import PGDTraining
 from bench.methods.relu_stability import CrownIBPStability
+from bench.methods.sac import SaC
+from bench.methods.smoothadv import SmoothAdv
 from bench.methods.standard import Standard
 
 
@@ -47,6 +53,10 @@ KAPPA_0 = (0.0, 0.0)  # thesis table C.2: kappa fixed at 0 instead of 1 -> 0
 METHODS: dict[str, Method] = {
     "standard": Standard(),
     "cohen": Cohen(),
+    "smoothadv": SmoothAdv(),
+    "macer": MACER(),
+    "consistency": Consistency(),
+    "sac": SaC(),  # on Gaussian-noise training, certified by randomized smoothing (sac tables 2-3)
     "pgd": PGDTraining(),
     "ibp": IBP(),
     "ibp_kappa0": IBP(kappa=KAPPA_0),
@@ -69,7 +79,15 @@ METHODS: dict[str, Method] = {
 }
 
 
-def get_method(name: str) -> Method:
+def get_method(name: str, options: dict | None = None) -> Method:
+    """The registered method ``name``, with its hyper-parameters replaced by ``options`` (field -> value)."""
     if name not in METHODS:
         raise KeyError(f"unknown method '{name}'; known: {', '.join(METHODS)}")
-    return METHODS[name]
+    method = METHODS[name]
+    if not options:
+        return method
+    known = {f.name for f in fields(method)} if is_dataclass(method) else set()
+    unknown = set(options) - known
+    if unknown:
+        raise ValueError(f"method '{name}' has no option(s) {sorted(unknown)}; its options: {sorted(known) or 'none'}")
+    return replace(method, **options)

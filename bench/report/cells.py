@@ -99,7 +99,9 @@ def describe_training(settings: dict) -> str:
              f"{'Adam' if optimizer == 'adam' else 'SGD'} lr {settings['lr']:g}"
              + (f" (momentum {settings['momentum']:g})" if optimizer == "sgd" else "")
              + (f", weight decay {settings['weight_decay']:g}" if settings["weight_decay"] else "")]
-    if settings.get("lr_milestones"):
+    if settings.get("lr_schedule") == "cosine":
+        parts.append("cosine lr schedule")
+    elif settings.get("lr_milestones"):
         parts.append(f"lr x{settings['lr_gamma']:g} at epochs {', '.join(map(str, settings['lr_milestones']))}")
     elif settings["lr_step_epochs"] < settings["epochs"]:
         parts.append(f"lr x{settings['lr_gamma']:g} every {settings['lr_step_epochs']} epochs")
@@ -112,6 +114,9 @@ def describe_training(settings: dict) -> str:
         parts.append("inputs not normalised")
     if settings.get("grad_clip"):
         parts.append(f"gradient norm clipped at {settings['grad_clip']:g}")
+    if settings.get("options"):
+        parts.append("method options " + ", ".join(f"{key} {value:g}" if isinstance(value, (int, float))
+                                                   else f"{key} {value}" for key, value in settings["options"].items()))
     if settings.get("select_best"):
         skip = settings.get("select_skip", 1)
         points = f"every {skip}th test point" if skip > 1 else "the test set"

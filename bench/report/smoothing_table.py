@@ -57,6 +57,22 @@ def max_radius_factor(n: int, alpha: float) -> float:
     return certified_radius(clopper_pearson_lower(n, n, alpha), 1.0)
 
 
+def _describe_trainings(runs: list[MeasuredRun]) -> list[str]:
+    """One line per distinct training protocol, naming the runs trained with it (a method's sigmas are listed
+    only where its protocol differs between them)."""
+    protocols: dict[str, dict[str, list[float]]] = {}
+    for run in sorted(runs, key=lambda r: (r.method, r.sigma)):
+        text = describe_training(run.provenance["training"])
+        protocols.setdefault(text, {}).setdefault(run.method, []).append(run.sigma)
+    sigmas = {method: sorted(r.sigma for r in runs if r.method == method) for method in {r.method for r in runs}}
+    lines = []
+    for text, used in protocols.items():
+        names = [method if levels == sigmas[method] else f"{method} (sigma {', '.join(f'{s:g}' for s in levels)})"
+                 for method, levels in used.items()]
+        lines.append(f"- Training of {', '.join(names)}: {text}.")
+    return lines
+
+
 def _describe_runs(runs: list[MeasuredRun], scale: str, scale_note: str) -> list[str]:
     if not runs:
         return [f"- Scale: **{scale}**. {scale_note}", "- No row of this table has been run yet."]
@@ -68,13 +84,12 @@ def _describe_runs(runs: list[MeasuredRun], scale: str, scale_note: str) -> list
     subset = (f"test indices divisible by {first['skip']}, of {first['num_test']}"
               + (f", first {first['max_points']}" if first.get("max_points") else ""))
     protocols = sorted({(r.provenance["n0"], r.provenance["n"], r.provenance["alpha"]) for r in runs})
-    trainings = sorted({describe_training(r.provenance["training"]) for r in runs})
     devices = sorted({f"trained on {r.provenance['trained_on']}; certified on {r.provenance['certified_on']}"
                       for r in runs})
     return [
         f"- Scale: **{scale}**. {scale_note}",
         f"- Dataset used: {dataset_text}; model used: `{model}`.",
-        f"- Training ({', '.join(sorted({r.method for r in runs}))}): " + " | ".join(trainings) + ".",
+        *_describe_trainings(runs),
         f"- Seed {first['seed']}; " + " | ".join(devices) + ".",
         f"- Certified test points per model: {', '.join(map(str, points))} ({subset}).",
         "- CERTIFY (Cohen et al.): " + "; ".join(f"n0={a}, n={b}, alpha={c}" for a, b, c in protocols)
@@ -131,6 +146,8 @@ def build_smoothing_table(reference: dict, runs: list[MeasuredRun], scale: str, 
         f"(paper protocol: n0={protocol['n0']}, n={protocol['n']}, alpha={protocol['alpha']}).",
         "",
         *quoted,
+        *(f"- Paper-scale setting of {reference['rows'][method]}: {text}"
+          for method, text in reference.get("settings", {}).items()),
         *_describe_runs(runs, scale, scale_note),
         f"- Commit: `{commit}`.",
         "- Cell: paper / reproduced [95% Clopper-Pearson interval over the certified test points], and "

@@ -5,7 +5,7 @@ rule train:
     output:
         model="results/ckpt/" + RUN + "/model.pt",
     params:
-        settings=lambda w: resolve_protocol(settings("train", w.scale, w.dataset), w.method),
+        settings=lambda w: resolve_protocol(settings("train", w.scale, w.dataset), w.method, float(w.sigma)),
     log:
         "logs/train/" + RUN + ".log",
     benchmark:

@@ -1,0 +1,111 @@
+"""Per-layer Lipschitz bounds: the l2 operator norm (largest singular value) of each linear and convolutional
+layer, by power iteration on the layer as an operator.
+
+A convolution is a linear map of its whole input (Sedghi et al. 2018): its norm depends on the input size,
+stride and zero padding, and is not the norm of its kernel reshaped to a matrix (Miyato et al. 2018's
+shortcut, which sac sec. 2.1 points out does not bound the layer). Power iteration here alternates the layer
+(``F.conv2d``) with its adjoint (``F.conv_transpose2d``) on an input-shaped vector, as Virmaux & Scaman (2018)
+do by automatic differentiation. Each estimate ||W v|| (unit v) is a lower bound that converges to the norm;
+training uses a few warm-started iterations per step, evaluation runs to convergence. Biases do not change a
+Lipschitz constant and are ignored.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+LIPSCHITZ_LAYERS = (nn.Linear, nn.Conv2d)
+
+
+@dataclass(frozen=True)
+class LayerNorm:
+    name: str  # the layer's module name in the model
+    kind: str  # "conv" or "linear"
+    norm: float  # l2 operator norm (power-iteration estimate)
+
+
+def _forward(layer: nn.Module, weight: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    if isinstance(layer, nn.Linear):
+        return v @ weight.T
+    return F.conv2d(v, weight, None, layer.stride, layer.padding, layer.dilation, layer.groups)
+
+
+def _adjoint(layer: nn.Module, weight: torch.Tensor, u: torch.Tensor, input_shape: tuple[int, ...]) -> torch.Tensor:
+    if isinstance(layer, nn.Linear):
+        return u @ weight
+    # conv_transpose2d is conv2d's adjoint once its output is padded back to the input's size
+    guess = F.conv_transpose2d(u, weight, None, layer.stride, layer.padding, 0, layer.groups, layer.dilation)
+    extra = [want - got for want, got in zip(input_shape[-2:], guess.shape[-2:])]
+    return F.conv_transpose2d(u, weight, None, layer.stride, layer.padding, tuple(extra), layer.groups,
+                              layer.dilation)
+
+
+def operator_norm(layer: nn.Module, input_shape: tuple[int, ...], weight: torch.Tensor | None = None,
+                  iterations: int = 100, tol: float = 1e-6, generator: torch.Generator | None = None,
+                  start: torch.Tensor | None = None) -> tuple[float, torch.Tensor]:
+    """The l2 operator norm of ``layer`` (``nn.Linear`` or ``nn.Conv2d``) acting on inputs of ``input_shape``
+    (without the batch dimension), with ``weight`` in place of the layer's own when given (SaC certifies
+    s * theta). Power iteration on W^T W from ``start`` (else a seeded Gaussian vector) for at most
+    ``iterations`` steps, stopping when the estimate changes by less than ``tol`` relative. Returns the norm
+    and the last (unit) vector, to warm-start the next call."""
+    weight = layer.weight.detach() if weight is None else weight.detach()
+    if not isinstance(layer, LIPSCHITZ_LAYERS):
+        raise TypeError(f"no operator norm for {type(layer).__name__}; supported: Linear, Conv2d")
+    with torch.no_grad():
+        v = start if start is not None else torch.randn((1, *input_shape), generator=generator,
+                                                        device=weight.device, dtype=weight.dtype)
+        v = v / v.norm()
+        norm = 0.0
+        for _ in range(iterations):
+            w = _adjoint(layer, weight, _forward(layer, weight, v), v.shape)
+            estimate = float(w.norm().sqrt())  # ||W^T W v|| -> sigma_max^2 for unit v
+            v = w / w.norm().clamp_min(1e-30)
+            if abs(estimate - norm) <= tol * max(estimate, 1e-30):
+                norm = estimate
+                break
+            norm = estimate
+        norm = float(_forward(layer, weight, v).norm())  # ||W v|| for the unit v: a lower bound, converged
+    return norm, v
+
+
+def layer_input_shapes(model: nn.Module, input_shape: tuple[int, ...]) -> dict[str, tuple[int, ...]]:
+    """Input shape (without batch) of every linear and convolutional layer of ``model``, by one forward pass."""
+    shapes: dict[str, tuple[int, ...]] = {}
+
+    def record(name):
+        def hook(module, args):
+            shapes.setdefault(name, tuple(args[0].shape[1:]))
+        return hook
+
+    hooks = [module.register_forward_pre_hook(record(name))
+             for name, module in model.named_modules() if isinstance(module, LIPSCHITZ_LAYERS)]
+    parameter = next(model.parameters())
+    was_training = model.training
+    try:
+        model.eval()
+        with torch.no_grad():
+            model(torch.zeros((1, *input_shape), device=parameter.device, dtype=parameter.dtype))
+    finally:
+        model.train(was_training)
+        for hook in hooks:
+            hook.remove()
+    return shapes
+
+
+def layer_norms(model: nn.Module, input_shape: tuple[int, ...], weights: dict[str, torch.Tensor] | None = None,
+                iterations: int = 100, seed: int = 0) -> list[LayerNorm]:
+    """The operator norm of every linear and convolutional layer of ``model`` in forward order (the per-layer
+    bounds of sac fig. 1), run to convergence from seeded vectors so the same weights give the same numbers.
+    ``weights`` maps a layer name to the weight to measure instead of its own."""
+    generator = torch.Generator(next(model.parameters()).device).manual_seed(seed)
+    modules = dict(model.named_modules())
+    norms = []
+    for name, shape in layer_input_shapes(model, input_shape).items():
+        layer = modules[name]
+        weight = (weights or {}).get(name)
+        norm, _ = operator_norm(layer, shape, weight, iterations, generator=generator)
+        norms.append(LayerNorm(name, "conv" if isinstance(layer, nn.Conv2d) else "linear", norm))
+    return norms
