@@ -58,3 +58,19 @@ def test_augmentations_are_the_papers_recipes_and_the_test_split_never_augments(
     with pytest.raises(ValueError, match="takes no augmentation"):
         load_dataset("digits", "train", augment="crop4_flip")
     assert len(load_dataset("digits", "test", augment="crop4_flip")) == TEST_SIZE  # test split: never augmented
+
+
+def test_imagenet_as_an_image_folder_loads_with_classes_in_wnid_order(tmp_path):
+    from PIL import Image
+
+    for split in ("train", "val"):
+        for wnid, shade in (("n01440764", 40), ("n01443537", 200)):
+            folder = tmp_path / "imagenet" / split / wnid
+            folder.mkdir(parents=True)
+            Image.new("RGB", (300, 260), (shade,) * 3).save(folder / f"{wnid}_0.JPEG")
+    test = load_dataset("imagenet", "test", root=tmp_path)
+    (x0, y0), (x1, y1) = test[0], test[1]
+    assert x0.shape == (3, 224, 224) and (y0, y1) == (0, 1)
+    assert float(x0.mean()) < 0.3 < 0.7 < float(x1.mean())
+    train = load_dataset("imagenet", "train", root=tmp_path, augment="resized_crop_flip")
+    assert train[0][0].shape == (3, 224, 224)

@@ -3,7 +3,8 @@ import pytest
 import torch
 from torch import nn
 
-from bench.bounds.lipschitz import layer_norms, operator_norm
+from bench.bounds import margin_bounds, worst_margin
+from bench.bounds.lipschitz import layer_norms, linf_operator_norm, operator_norm
 
 
 def explicit_matrix(layer: nn.Module, input_shape) -> torch.Tensor:
@@ -68,3 +69,32 @@ def test_layer_norms_in_forward_order_and_reproducible():
     assert norms == layer_norms(model, (1, 8, 8))
     exact = float(torch.linalg.matrix_norm(explicit_matrix(model[2], (4, 8, 8)), ord=2))
     assert norms[1].norm == pytest.approx(exact, rel=1e-3)
+
+
+@pytest.mark.parametrize("cin,cout,kernel,stride,padding,size", CONVS)
+def test_linf_norm_of_a_conv_bounds_its_explicit_matrix_and_is_exact_without_padding(cin, cout, kernel, stride,
+                                                                                     padding, size):
+    torch.manual_seed(cout)
+    conv = nn.Conv2d(cin, cout, kernel, stride, padding)
+    exact = float(explicit_matrix(conv, (cin, size, size)).abs().sum(dim=1).max())
+    bound = float(linf_operator_norm(conv))
+    assert bound >= exact - 1e-6
+    if padding == 0:
+        assert bound == pytest.approx(exact, rel=1e-6)
+
+
+def test_lipschitz_margins_are_the_clean_margins_minus_two_l_eps_and_certify_a_flat_net():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(4, 3))
+    x, y = torch.rand(5, 1, 2, 2), torch.tensor([0, 1, 2, 0, 1])
+    margins = margin_bounds(model, x, y, 0.1, "lipschitz")
+    logits = model(x).detach()
+    clean = logits.gather(1, y[:, None]) - logits
+    lipschitz = float(model[1].weight.abs().sum(dim=1).max())
+    expected = clean - 2 * lipschitz * 0.1 * (torch.arange(3)[None] != y[:, None])
+    assert torch.allclose(margins.detach(), expected, atol=1e-6)
+    with torch.no_grad():
+        model[1].weight.mul_(1e-3)
+        model[1].bias.copy_(torch.tensor([1.0, 0.0, -1.0]))
+    assert (worst_margin(margin_bounds(model, x, torch.zeros(5, dtype=torch.long), 0.1, "lipschitz"),
+                         torch.zeros(5, dtype=torch.long)) > 0).all()

@@ -13,6 +13,10 @@ def test_cifar_resnet_parameter_counts_match_he_et_al(name, millions):
     assert round(count / 1e6, 2 if millions < 1 else 1) == millions
 
 
+def test_resnet50_has_the_25_6_million_parameters_of_he_et_al():
+    assert round(count_parameters(build_model("resnet50", dataset_spec("imagenet"))) / 1e6, 1) == 25.6
+
+
 @pytest.mark.parametrize("name, dataset", [(m, d) for m in MODELS for d in ("digits_as_cifar10", "cifar10")]
                          + [("cnn_small", "digits")])
 def test_models_map_pixels_to_class_logits(name, dataset):

@@ -12,6 +12,7 @@ from conftest import REPO, SHARED
 
 THESIS = "lee_thesis_heuristic_to_certified_2021.txt"
 SHI_CODE = "Shi et al. (2021) code, shizhouxing/Fast-Certified-Robust-Training"
+SAC = "sac_shrink_and_cert_2023.txt"
 COHEN_CODE = "Cohen et al. (2019) code, locuslab/smoothing, train.py defaults"
 
 
@@ -70,6 +71,22 @@ PROTOCOLS = [
                                    "weight_decay": 1e-4, "normalize": True, "augment": "crop4_flip"}, COHEN_CODE,
      "--epochs 90 --lr 0.1 --lr_step_size 30 --gamma 0.1 --momentum 0.9 --weight-decay 1e-4; "
      "RandomCrop(32, padding=4), RandomHorizontalFlip(); the model's first layer normalises"),
+    ("train", "imagenet", "cohen", {"epochs": 90, "lr": 0.1, "lr_step_epochs": 30, "lr_gamma": 0.1,
+                                    "augment": "resized_crop_flip"}, COHEN_CODE,
+     "--epochs 90 --lr 0.1 --lr_step_size 30 --gamma 0.1; RandomSizedCrop(224), RandomHorizontalFlip()"),
+    ("train", "cifar10", "sac", {"batch_size": 128, "optimizer": "sgd"}, SAC,
+     "To train 4C3F and ResNet-110 on CIFAR-10 using SaC, we use a batch size of 128, SGD optimizer"),
+    ("train", "cifar10", "sac", {"epochs": 100}, SAC, "We train both networks for 100 epochs."),
+    ("train", "cifar10", "sac", {"lr": 0.1, "lr_schedule": "cosine", "weight_decay": 1e-4, "momentum": 0.9}, SAC,
+     "we use a learning rate of 0.1 and *cosine* schedule with weight decay of $1e-4$ and momentum of 0.9."),
+    ("train_linf", "sac_cifar10", "sac_linf", {"batch_size": 128, "optimizer": "sgd"}, SAC,
+     "To train 4C3F and ResNet-110 on CIFAR-10 using SaC, we use a batch size of 128, SGD optimizer"),
+    ("train_linf", "sac_cifar10", "sac_linf", {"epochs": 100, "lr": 0.1, "lr_schedule": "cosine"}, SAC,
+     "We train both networks for 100 epochs."),
+    ("train", "imagenet", "sac", {"epochs": 100, "optimizer": "sgd"}, SAC,
+     "We train ResNet-50 on ImageNet using SaC for 100 epochs with a batch size of 200 per GPU, SGD optimizer"),
+    ("train", "imagenet", "sac", {"lr": 0.01, "lr_schedule": "cosine", "weight_decay": 1e-4, "momentum": 0.9}, SAC,
+     "we use a learning rate of 0.01 and a *cosine* schedule with weight decay of $1e-4$ and momentum of 0.9."),
 ]
 
 
@@ -84,9 +101,9 @@ def test_paper_protocols_say_what_their_source_says(paper_protocols, section, pr
                                                     quote):
     settings = TrainSettings(**resolve_protocol(paper_protocols[section][protocol], method or "ibp"))
     assert {key: getattr(settings, key) for key in expected} == expected
-    if source == THESIS and (SHARED / "papers" / THESIS).exists():
-        text = " ".join((SHARED / "papers" / THESIS).read_text().split())
-        assert " ".join(quote.split()) in text, f"quote not found in {THESIS}"
+    if source in (THESIS, SAC) and (SHARED / "papers" / source).exists():
+        text = " ".join((SHARED / "papers" / source).read_text().split())
+        assert " ".join(quote.split()) in text, f"quote not found in {source}"
 
 
 def test_svhn_normalisation_constants_are_the_thesis_ones():

@@ -101,3 +101,13 @@ def test_training_logs_per_layer_norms_of_the_shrunk_weights_and_resumes_to_the_
     resumed = train(run, settings, tmp_path / "b", progress=False)
     assert resumed.read_bytes() == path.read_bytes()
     assert (tmp_path / "b" / LIPSCHITZ).read_bytes() == (tmp_path / "a" / LIPSCHITZ).read_bytes()
+
+
+def test_the_linf_variant_trains_on_cross_entropy_and_is_certified_from_its_margin():
+    method = get_method("sac_linf")
+    assert (method.family, method.certifiers, method.alpha) == ("linf", ("lipschitz",), 0.20)
+    model, _, x, y = tiny()
+    ctx = TrainContext(0, 1, torch.Generator().manual_seed(0), eps=8 / 255)
+    assert torch.equal(method.loss(model, x, y, ctx), nn.functional.cross_entropy(model(x), y))
+    with pytest.raises(ValueError, match="no base loss"):
+        get_method("sac", {"base": "macer"}).loss(model, x, y, context())

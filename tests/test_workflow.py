@@ -157,7 +157,7 @@ def test_smoke_linf_table_builds_end_to_end(workdir):
         assert row[:2] == ["cifar10 → digits_rgb8", "4c3f → small"]
         cell = r"\d\.\d\d / (\d\.\d\d \[\d\.\d\d, \d\.\d\d\]|collapsed\[\d\])"
         assert all(re.fullmatch(cell, c) for c in row[5:8]), row
-    assert table.count("not run yet") == 4 * 5  # CAP, IBP, improved IBP (two blocks): five measured columns each
+    assert table.count("not run yet") == 7 * 5  # CAP, IBP, improved IBP (2 blocks), SaC (3): five measured columns
     frame = workdir / "results/verify/smoke/digits_rgb8/small/crown_ibp_1to0/eps2_255/cifar10/seed0/eps2_255.tsv"
     header = frame.read_text().splitlines()[0].split("\t")
     assert {"predict", "margin_ibp", "margin_crown_ibp", "verified_own", "verifier_error"} <= set(header)

@@ -12,6 +12,7 @@ unstable ReLUs in the final backward pass (thesis sec. 3.3.1, 3.3.3, app. C.3, C
   random_ibp  ibp intermediates, slope ~ U[0, 1]               ("RANDOM", thesis fig. 3.10)
   ours        ibp intermediates, one projected sign-gradient step on the slope from U[0, 1] (eq. 3.3.24)
   ours_7step  seven steps of size 0.1 (app. C.8, eq. C.8.7)
+  lipschitz   clean margins minus 2 L eps, L a product of per-layer l_inf operator norms (SaC, sac sec. 4)
   crown       backward intermediates, slope 1[u + l > 0] everywhere   (Zhang et al. 2018)
   cap         backward intermediates, slope u/(u - l) everywhere      (Wong & Kolter 2018, exact dual,
               without CAP's random projections)
@@ -26,6 +27,7 @@ from torch import nn
 
 from bench.bounds.ibp import ibp_margins, interval_bounds
 from bench.bounds.layers import UnsupportedLayer
+from bench.bounds.lipschitz import lipschitz_margins
 from bench.bounds.linear import backward_lower, backward_pre_bounds, bernoulli_rule, rule_slopes
 from bench.bounds.network import Ball, BoundedNet, margin_spec, worst_margin
 
@@ -35,7 +37,7 @@ __all__ = ["BOUNDS", "Ball", "BoundedNet", "BoundSpec", "UnsupportedLayer", "mar
 
 @dataclass(frozen=True)
 class BoundSpec:
-    intermediate: str = "ibp"          # "ibp" or "backward"
+    intermediate: str = "ibp"          # "ibp", "backward", or "lipschitz" (no propagation: a global constant)
     slope: str | tuple | None = None   # final lower-slope rule; None = IBP only; ("pq", p, q) = Bernoulli
     steps: int = 0                     # projected sign-gradient steps on the slope (OURS)
     step_size: float = 1.0
@@ -49,6 +51,7 @@ BOUNDS: dict[str, BoundSpec] = {
     "random_ibp": BoundSpec(slope="uniform"),
     "ours": BoundSpec(slope="uniform", steps=1, step_size=1.0),
     "ours_7step": BoundSpec(slope="uniform", steps=7, step_size=0.1),
+    "lipschitz": BoundSpec(intermediate="lipschitz"),
     "crown": BoundSpec(intermediate="backward", slope="crown"),
     "cap": BoundSpec(intermediate="backward", slope="chord"),
 }
@@ -86,6 +89,9 @@ def margin_bounds(model: nn.Module | BoundedNet, x: torch.Tensor, y: torch.Tenso
     if num_classes is None:
         num_classes = net.layers[-1].out_features if isinstance(net.layers[-1], nn.Linear) else net.record(x).shape[-1]
     spec = margin_spec(y, num_classes, x.dtype)
+    if spec_of.intermediate == "lipschitz":
+        margins = lipschitz_margins(net, x, spec, eps)
+        return (margins, margins) if with_ibp else margins
     ball = Ball(x, eps, norm)
     ibp, pre = ibp_margins(net, ball, spec)
     if spec_of.slope is None:

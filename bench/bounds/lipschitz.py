@@ -17,6 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from bench.bounds.layers import Normalize, _shape_channel, channel_affine
+
 LIPSCHITZ_LAYERS = (nn.Linear, nn.Conv2d)
 
 
@@ -109,3 +111,46 @@ def layer_norms(model: nn.Module, input_shape: tuple[int, ...], weights: dict[st
         norm, _ = operator_norm(layer, shape, weight, iterations, generator=generator)
         norms.append(LayerNorm(name, "conv" if isinstance(layer, nn.Conv2d) else "linear", norm))
     return norms
+
+
+def linf_operator_norm(layer: nn.Module, batch_stats=None) -> torch.Tensor:
+    """An upper bound on the l_inf -> l_inf operator norm of one layer (differentiable in its weights): the
+    largest absolute row sum of a linear layer, of a convolution's kernel per output channel (exact away from
+    the zero padding, which only removes terms), the largest |scale| of a per-channel affine map; 1 for ReLU,
+    average pooling and flattening."""
+    if isinstance(layer, nn.Linear):
+        return layer.weight.abs().sum(dim=1).max()
+    if isinstance(layer, nn.Conv2d):
+        return layer.weight.abs().flatten(1).sum(dim=1).max()
+    if isinstance(layer, (Normalize, nn.modules.batchnorm._BatchNorm)):
+        return channel_affine(layer, batch_stats)[0].abs().max()
+    if isinstance(layer, (nn.ReLU, nn.AvgPool2d, nn.Flatten)):
+        return torch.ones(())
+    raise TypeError(f"no l_inf operator norm for {type(layer).__name__}")
+
+
+def lipschitz_margins(net, x: torch.Tensor, spec: torch.Tensor, eps) -> torch.Tensor:
+    """Lower bounds on the margins z_y - z_m over the l_inf ball of radius eps from the clean margins and a global
+    Lipschitz bound (the SaC l_inf certificate "based on the output margin", sac sec. 4):
+
+        z_y(x') - z_m(x') >= z_y(x) - z_m(x) - 2 L eps,   L = prod over layers of ||layer||_inf->inf,
+
+    since every logit moves by at most L ||x' - x||_inf. A point is certified when its margin exceeds 2 L eps,
+    i.e. margin / (2 L) > eps. An l2 ball of radius eps lies in the l_inf ball of radius eps, so the bound holds
+    for it too (loosely). ``net`` is a recorded ``BoundedNet``."""
+    logits = x
+    lipschitz = torch.ones((), dtype=x.dtype, device=x.device)
+    for i, layer in enumerate(net.layers):
+        logits = net_layer_output(net, i, logits)
+        lipschitz = lipschitz * linf_operator_norm(layer, net.batch_stats.get(i)).to(x.dtype)
+    margins = torch.einsum("bmc,bc->bm", spec, logits)
+    return margins - 2 * lipschitz * eps * (spec.abs().sum(dim=2) > 0)
+
+
+def net_layer_output(net, i: int, h: torch.Tensor) -> torch.Tensor:
+    """Layer i of a recorded BoundedNet applied to h, BatchNorm in training mode with the clean batch's statistics."""
+    layer = net.layers[i]
+    if i in net.batch_stats:
+        scale, shift = channel_affine(layer, net.batch_stats[i])
+        return h * _shape_channel(scale, h.dim() > 2) + _shape_channel(shift, h.dim() > 2)
+    return layer(h)

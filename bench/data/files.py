@@ -24,16 +24,17 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "svhn": ("train_32x32.mat", "test_32x32.mat"),
     "stl10": tuple(f"stl10_binary/{f}" for f in ("train_X.bin", "train_y.bin", "test_X.bin", "test_y.bin")),
     "tinyimagenet": ("tiny-imagenet-200/train", "tiny-imagenet-200/val"),
-    "imagenet": ("meta.bin|ILSVRC2012_devkit_t12.tar.gz", "train|ILSVRC2012_img_train.tar",
-                 "val|ILSVRC2012_img_val.tar"),
+    "imagenet": ("train|ILSVRC2012_img_train.tar", "val|ILSVRC2012_img_val.tar"),
 }
 DOWNLOADABLE = frozenset({"mnist", "fashion_mnist", "cifar10", "svhn", "stl10"})
 HOW_TO = {
     **{name: DOWNLOAD for name in DOWNLOADABLE},
     "tinyimagenet": "unpack tiny-imagenet-200.zip into data_root/tinyimagenet/ and arrange val/ as one folder "
                     "per class (val/<wnid>/*.JPEG, from val_annotations.txt)",
-    "imagenet": "place ILSVRC2012_img_train.tar, ILSVRC2012_img_val.tar and ILSVRC2012_devkit_t12.tar.gz in "
-                "data_root/imagenet/ (licence required: image-net.org); torchvision checks their MD5",
+    "imagenet": "put ImageNet in data_root/imagenet/ as train/<wnid>/*.JPEG and val/<wnid>/*.JPEG (one folder "
+                "per class, val sorted by the devkit's labels), or place ILSVRC2012_img_train.tar, "
+                "ILSVRC2012_img_val.tar and ILSVRC2012_devkit_t12.tar.gz there (licence required: image-net.org; "
+                "torchvision checks the archives' MD5)",
 }
 
 

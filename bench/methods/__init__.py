@@ -26,7 +26,7 @@ from bench.methods.macer import MACER
 from bench.methods.ours import Ours
 from bench.methods.pgd_at import PGDTraining
 from bench.methods.relu_stability import CrownIBPStability
-from bench.methods.sac import SaC
+from bench.methods.sac import SaC, SaCLinf
 from bench.methods.smoothadv import SmoothAdv
 from bench.methods.standard import Standard
 
@@ -58,6 +58,7 @@ METHODS: dict[str, Method] = {
     "consistency": Consistency(),
     "sac": SaC(),  # on Gaussian-noise training, certified by randomized smoothing (sac tables 2-3)
     "pgd": PGDTraining(),
+    "sac_linf": SaCLinf(),  # on cross-entropy, certified from the output margin (sac table 1)
     "ibp": IBP(),
     "ibp_kappa0": IBP(kappa=KAPPA_0),
     "improved_ibp": ImprovedIBP(),

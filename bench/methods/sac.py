@@ -27,6 +27,7 @@ from torch import nn
 from torch.nn.utils import parametrize
 
 from bench.methods.cohen import Cohen
+from bench.methods.standard import Standard
 
 SHRUNK = (nn.Linear, nn.Conv2d)
 
@@ -65,9 +66,10 @@ class SaC:
             raise ValueError(f"SaC's alpha must lie in (0, 1) (sac sec. 3), got {self.alpha}")
 
     def base_loss(self):
-        if self.base != "cohen":
-            raise ValueError(f"SaC has no base loss {self.base!r}; known: cohen")
-        return Cohen()
+        losses = {"cohen": Cohen, "standard": Standard}
+        if self.base not in losses:
+            raise ValueError(f"SaC has no base loss {self.base!r}; known: {', '.join(losses)}")
+        return losses[self.base]()
 
     def initialize(self, model: nn.Module) -> None:
         """Register s ~ U[0, alpha] on every linear and convolutional weight (torch's seeded global generator),
@@ -105,3 +107,13 @@ class SaC:
         for layer in shrunk_layers(model):
             if parametrize.is_parametrized(layer, "weight"):
                 parametrize.remove_parametrizations(layer, "weight", leave_parametrized=True)
+
+
+@dataclass(frozen=True)
+class SaCLinf(SaC):
+    """SaC for l_inf (sac Table 1, 4C3F on CIFAR-10): cross-entropy as L (the authors' trainer), alpha 0.20 (sac
+    sec. 4), certified from the output margin and a Lipschitz bound (``bench.bounds`` "lipschitz")."""
+    alpha: float = 0.20
+    base: str = "standard"
+    family = "linf"
+    certifiers = ("lipschitz",)

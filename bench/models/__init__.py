@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Callable
 
 import torch
+import torchvision
 from torch import nn
 
 from bench.data import DatasetSpec
@@ -31,6 +32,8 @@ _BUILDERS: dict[str, Callable[[DatasetSpec], nn.Module]] = {
     "cnn_small": lambda s: cnn_small(s.shape, s.num_classes),
     "resnet20": lambda s: resnet_cifar(20, s.shape[0], s.num_classes),
     "resnet110": lambda s: resnet_cifar(110, s.shape[0], s.num_classes),
+    # He et al. (2016), torchvision's: the ImageNet base classifier of Cohen et al. and sac Table 3
+    "resnet50": lambda s: torchvision.models.resnet50(weights=None, num_classes=s.num_classes),
     **{name: (lambda s, name=name: conv_relu_net(name, s.shape, s.num_classes)) for name in ARCHITECTURES},
 }
 
