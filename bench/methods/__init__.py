@@ -6,7 +6,9 @@ at their training sigma; "linf" methods train against an eps-ball and name the `
 ``bench.bounds``) that verify them, their "own bound". Variants of one method are registered instances of
 its class with the schedules of the thesis (beta_start -> beta_end, kappa_start -> kappa_end). A method that is a
 dataclass takes its hyper-parameters (SmoothAdv's m, MACER's gamma, ...) as fields: the defaults are its paper's,
-and a protocol's ``options`` replace them (``get_method(name, options)``).
+and a protocol's ``options`` replace them (``get_method(name, options)``). A bi-level method (SaC) also defines
+``upper_parameters(model)``, ``upper_optimizer(parameters, settings)``, ``project(model)`` and ``finalize(model)``:
+the engine trains the rest of the model with the protocol's optimizer, then takes an upper step on a second batch.
 """
 from __future__ import annotations
 
