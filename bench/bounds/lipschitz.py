@@ -23,7 +23,7 @@ LIPSCHITZ_LAYERS = (nn.Linear, nn.Conv2d)
 
 
 @dataclass(frozen=True)
-class LayerNorm:
+class LayerOperatorNorm:
     name: str  # the layer's module name in the model
     kind: str  # "conv" or "linear"
     norm: float  # l2 operator norm (power-iteration estimate)
@@ -98,7 +98,7 @@ def layer_input_shapes(model: nn.Module, input_shape: tuple[int, ...]) -> dict[s
 
 
 def layer_norms(model: nn.Module, input_shape: tuple[int, ...], weights: dict[str, torch.Tensor] | None = None,
-                iterations: int = 100, seed: int = 0) -> list[LayerNorm]:
+                iterations: int = 100, seed: int = 0) -> list[LayerOperatorNorm]:
     """The operator norm of every linear and convolutional layer of ``model`` in forward order (the per-layer
     bounds of sac fig. 1), run to convergence from seeded vectors so the same weights give the same numbers.
     ``weights`` maps a layer name to the weight to measure instead of its own."""
@@ -109,7 +109,7 @@ def layer_norms(model: nn.Module, input_shape: tuple[int, ...], weights: dict[st
         layer = modules[name]
         weight = (weights or {}).get(name)
         norm, _ = operator_norm(layer, shape, weight, iterations, generator=generator)
-        norms.append(LayerNorm(name, "conv" if isinstance(layer, nn.Conv2d) else "linear", norm))
+        norms.append(LayerOperatorNorm(name, "conv" if isinstance(layer, nn.Conv2d) else "linear", norm))
     return norms
 
 
