@@ -50,9 +50,9 @@ class TrainSettings:
     point after each epoch with the method's own bounds and keeps the best model; ``log_target_loss`` also
     logs the method's objective at the target eps (``target_loss`` in metrics.csv, thesis fig. 3.8 top);
     ``trace_every`` = k > 0 traces every k-th step (``bench.traces``: loss variation, gradient distance, ReLU
-    states) into trace.csv and relu_slopes.csv; ``log_lipschitz`` writes the l2 operator norm of every linear and
-    convolutional layer after each epoch into lipschitz.csv (sac fig. 1). ``options`` set the method's hyper-parameters (its dataclass
-    fields, e.g. SmoothAdv's eps / steps / m), the paper's when left out."""
+    states) into trace.csv and relu_slopes.csv; ``log_lipschitz`` writes the l2 operator norm of every linear
+    and convolutional layer after each epoch into lipschitz.csv (sac fig. 1). ``options`` set the method's
+    hyper-parameters (its dataclass fields, e.g. SmoothAdv's eps / steps / m), the paper's when left out."""
     epochs: int
     batch_size: int
     lr: float
@@ -143,7 +143,7 @@ def train(run: RunSpec, settings: TrainSettings, out_dir: str | Path, data_root:
                             generator=torch.Generator().manual_seed(epoch_seed(run.seed, epoch)))
         noise = torch.Generator(dev).manual_seed(epoch_seed(run.seed, epoch, stream=1))
         upper_batches = iter(DataLoader(train_set, settings.batch_size, shuffle=True, num_workers=settings.num_workers,
-                                        generator=torch.Generator().manual_seed(epoch_seed(run.seed, epoch, 4)))
+                                        generator=torch.Generator().manual_seed(epoch_seed(run.seed, epoch, stream=4)))
                              ) if upper else None
         probe = (torch.Generator(dev).manual_seed(epoch_seed(run.seed, epoch, stream=2))
                  if settings.log_target_loss else None)  # its own stream: logging never changes the weights
@@ -176,7 +176,7 @@ def train(run: RunSpec, settings: TrainSettings, out_dir: str | Path, data_root:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), settings.grad_clip)
             optimizer.step()
             if upper:
-                skipped += _upper_step(method, model, next(upper_batches), ctx, upper_optimizer, dev)
+                skipped += upper_step(method, model, next(upper_batches), ctx, upper_optimizer, dev)
             if tracing:
                 tracer.after_step(step, epoch + batch / len(loader), ctx)
             total, seen = total + loss.item() * len(y), seen + len(y)
@@ -218,7 +218,7 @@ def train(run: RunSpec, settings: TrainSettings, out_dir: str | Path, data_root:
     return out_dir / FINAL
 
 
-def _upper_step(method, model, batch, ctx, optimizer, device) -> int:
+def upper_step(method, model, batch, ctx, optimizer, device) -> int:
     """One upper-level step of a bi-level method on its own batch (SaC eq. 4): a gradient step on the
     method's upper parameters, then its projection. Returns 1 when the loss was not finite and it skipped."""
     x, y = (tensor.to(device, non_blocking=True) for tensor in batch)

@@ -9,7 +9,7 @@ from bench.bounds.lipschitz import layer_norms
 from bench.io import load_checkpoint
 from bench.methods import TrainContext, get_method
 from bench.methods.sac import SaC, masks
-from bench.train import CHECKPOINT, LIPSCHITZ, RunSpec, TrainSettings, _upper_step, load_trained, make_optimizer, train
+from bench.train import CHECKPOINT, LIPSCHITZ, RunSpec, TrainSettings, upper_step, load_trained, make_optimizer, train
 
 
 def tiny(alpha=0.3):
@@ -44,13 +44,13 @@ def test_lower_step_trains_theta_and_leaves_s_unchanged():
     assert not torch.equal(theta, model[0].parametrizations.weight.original)
 
 
-def test_upper_step_moves_s_keeps_it_in_0_alpha_and_leaves_theta_unchanged():
+def testupper_step_moves_s_keeps_it_in_0_alpha_and_leaves_theta_unchanged():
     model, method, x, y = tiny(alpha=0.2)
     upper, _ = method.upper_optimizer(masks(model), TrainSettings(1, 8, 0.1, 0.9, 0.0, 1, 1.0))
     theta = [p.detach().clone() for n, p in model.named_parameters() if "mask" not in n]
     before = [mask.detach().clone() for mask in masks(model)]
     for _ in range(5):
-        assert _upper_step(method, model, (x, y), context(), upper, "cpu") == 0
+        assert upper_step(method, model, (x, y), context(), upper, "cpu") == 0
         for mask in masks(model):
             assert bool((mask >= 0).all() and (mask <= 0.2).all())
     assert not all(torch.equal(a, b) for a, b in zip(before, masks(model)))

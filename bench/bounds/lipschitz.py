@@ -5,9 +5,9 @@ A convolution is a linear map of its whole input (Sedghi et al. 2018): its norm 
 stride and zero padding, and is not the norm of its kernel reshaped to a matrix (Miyato et al. 2018's
 shortcut, which sac sec. 2.1 points out does not bound the layer). Power iteration here alternates the layer
 (``F.conv2d``) with its adjoint (``F.conv_transpose2d``) on an input-shaped vector, as Virmaux & Scaman (2018)
-do by automatic differentiation. Each estimate ||W v|| (unit v) is a lower bound that converges to the norm;
-training uses a few warm-started iterations per step, evaluation runs to convergence. Biases do not change a
-Lipschitz constant and are ignored.
+do by automatic differentiation. Each estimate ||W v|| (unit v) is a lower bound that converges to the norm,
+so these norms describe layers (sac fig. 1) and certify nothing; the certificate below uses l_inf operator
+norms, which are computed exactly. Biases do not change a Lipschitz constant and are ignored.
 """
 from __future__ import annotations
 
@@ -46,31 +46,26 @@ def _adjoint(layer: nn.Module, weight: torch.Tensor, u: torch.Tensor, input_shap
 
 
 def operator_norm(layer: nn.Module, input_shape: tuple[int, ...], weight: torch.Tensor | None = None,
-                  iterations: int = 100, tol: float = 1e-6, generator: torch.Generator | None = None,
-                  start: torch.Tensor | None = None) -> tuple[float, torch.Tensor]:
+                  iterations: int = 100, tol: float = 1e-6, generator: torch.Generator | None = None) -> float:
     """The l2 operator norm of ``layer`` (``nn.Linear`` or ``nn.Conv2d``) acting on inputs of ``input_shape``
     (without the batch dimension), with ``weight`` in place of the layer's own when given (SaC certifies
-    s * theta). Power iteration on W^T W from ``start`` (else a seeded Gaussian vector) for at most
-    ``iterations`` steps, stopping when the estimate changes by less than ``tol`` relative. Returns the norm
-    and the last (unit) vector, to warm-start the next call."""
+    s * theta). Power iteration on W^T W from a seeded Gaussian vector for at most ``iterations`` steps,
+    stopping when the estimate changes by less than ``tol`` relative."""
     weight = layer.weight.detach() if weight is None else weight.detach()
     if not isinstance(layer, LIPSCHITZ_LAYERS):
         raise TypeError(f"no operator norm for {type(layer).__name__}; supported: Linear, Conv2d")
     with torch.no_grad():
-        v = start if start is not None else torch.randn((1, *input_shape), generator=generator,
-                                                        device=weight.device, dtype=weight.dtype)
+        v = torch.randn((1, *input_shape), generator=generator, device=weight.device, dtype=weight.dtype)
         v = v / v.norm()
-        norm = 0.0
+        previous = 0.0
         for _ in range(iterations):
             w = _adjoint(layer, weight, _forward(layer, weight, v), v.shape)
             estimate = float(w.norm().sqrt())  # ||W^T W v|| -> sigma_max^2 for unit v
             v = w / w.norm().clamp_min(1e-30)
-            if abs(estimate - norm) <= tol * max(estimate, 1e-30):
-                norm = estimate
+            if abs(estimate - previous) <= tol * max(estimate, 1e-30):
                 break
-            norm = estimate
-        norm = float(_forward(layer, weight, v).norm())  # ||W v|| for the unit v: a lower bound, converged
-    return norm, v
+            previous = estimate
+        return float(_forward(layer, weight, v).norm())  # ||W v|| for the unit v: a lower bound, converged
 
 
 def layer_input_shapes(model: nn.Module, input_shape: tuple[int, ...]) -> dict[str, tuple[int, ...]]:
@@ -97,18 +92,17 @@ def layer_input_shapes(model: nn.Module, input_shape: tuple[int, ...]) -> dict[s
     return shapes
 
 
-def layer_norms(model: nn.Module, input_shape: tuple[int, ...], weights: dict[str, torch.Tensor] | None = None,
-                iterations: int = 100, seed: int = 0) -> list[LayerOperatorNorm]:
+def layer_norms(model: nn.Module, input_shape: tuple[int, ...], iterations: int = 100,
+                seed: int = 0) -> list[LayerOperatorNorm]:
     """The operator norm of every linear and convolutional layer of ``model`` in forward order (the per-layer
-    bounds of sac fig. 1), run to convergence from seeded vectors so the same weights give the same numbers.
-    ``weights`` maps a layer name to the weight to measure instead of its own."""
+    bounds of sac fig. 1; a parametrized weight, as SaC's s * theta, is measured as the layer uses it), run to
+    convergence from seeded vectors so the same weights give the same numbers."""
     generator = torch.Generator(next(model.parameters()).device).manual_seed(seed)
     modules = dict(model.named_modules())
     norms = []
     for name, shape in layer_input_shapes(model, input_shape).items():
         layer = modules[name]
-        weight = (weights or {}).get(name)
-        norm, _ = operator_norm(layer, shape, weight, iterations, generator=generator)
+        norm = operator_norm(layer, shape, iterations=iterations, generator=generator)
         norms.append(LayerOperatorNorm(name, "conv" if isinstance(layer, nn.Conv2d) else "linear", norm))
     return norms
 

@@ -18,14 +18,18 @@ from bench.methods import TrainContext, get_method
 from bench.models import build_model
 from bench.perf import median_seconds, random_batch, step_arguments
 from bench.protocols import resolve_protocol
-from bench.train import TrainSettings, _upper_step, make_optimizer
+from bench.train import TrainSettings, make_optimizer, upper_step
 
 CONFIG = Path(__file__).resolve().parents[2] / "config" / "config.yaml"
 
 
 def passes(name: str, method) -> int:
-    return {"smoothadv": lambda: (method.steps + 1) * method.m, "macer": lambda: method.k,
-            "consistency": lambda: method.m, "sac": lambda: 2}.get(name, lambda: 1)()
+    """Forward/backward passes of the base model one training step of ``method`` needs."""
+    if name == "smoothadv":
+        return (method.steps + 1) * method.m
+    if name == "macer":
+        return method.k
+    return {"consistency": getattr(method, "m", 1), "sac": 2}.get(name, 1)
 
 
 def step_seconds(method, model, x, y, sigma: float, min_seconds: float, repeats: int) -> float:
@@ -43,7 +47,7 @@ def step_seconds(method, model, x, y, sigma: float, min_seconds: float, repeats:
         loss.backward()
         optimizer.step()
         if upper:
-            _upper_step(method, model, (x, y), ctx, upper_optimizer, x.device)
+            upper_step(method, model, (x, y), ctx, upper_optimizer, x.device)
 
     return median_seconds(step, min_seconds, repeats)
 
