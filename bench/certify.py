@@ -19,7 +19,8 @@ import pandas as pd
 import torch
 
 from bench.data import dataset_spec, load_dataset
-from bench.io import atomic_write_json, describe_device, file_sha256, load_checkpoint, resolve_device, write_rows
+from bench.io import (atomic_write_json, describe_device, evaluated_indices, file_sha256, resolve_device,
+                      training_provenance, write_rows)
 from bench.logs import progress as progress_lines
 from bench.smoothing import ABSTAIN, Smooth
 from bench.train import load_trained
@@ -37,10 +38,6 @@ class SmoothingSettings:
     batch_size: int
     skip: int = 1
     max_points: int | None = None
-
-
-def test_indices(num_test: int, skip: int, max_points: int | None) -> list[int]:
-    return list(range(0, num_test, skip))[:max_points]
 
 
 def _discard_if_stale(partial: Path, identity: dict) -> None:
@@ -72,7 +69,7 @@ def certify_smoothing(model_path: str | Path, sigma: float, settings: SmoothingS
     model, run = load_trained(model_path, dev)
     spec = dataset_spec(run.dataset)
     test_set = load_dataset(run.dataset, "test", data_root, download)
-    indices = test_indices(len(test_set), settings.skip, settings.max_points)
+    indices = evaluated_indices(len(test_set), settings.skip, settings.max_points)
     smoothed = Smooth(model, spec.num_classes, sigma)
 
     partial = out_tsv.with_name(out_tsv.name + ".partial")
@@ -109,11 +106,4 @@ def certify_smoothing(model_path: str | Path, sigma: float, settings: SmoothingS
              "of the correct ones %.3f", len(frame), sigma, frame["correct"].mean(),
              int((frame["predict"] == ABSTAIN).sum()), frame.loc[frame["correct"] == 1, "radius"].median())
     return frame
-
-
-def training_provenance(model_path: str | Path) -> dict:
-    """What a result file records of the model it evaluated: its file, hash, training settings and device."""
-    meta = load_checkpoint(model_path)["meta"]
-    return {"model": str(model_path), "model_sha256": file_sha256(model_path), "training": meta["settings"],
-            "trained_on": meta.get("trained_on", "unknown")}
 

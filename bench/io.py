@@ -123,3 +123,15 @@ def file_sha256(path: str | Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def evaluated_indices(num_test: int, skip: int, max_points: int | None) -> list[int]:
+    """The test points a certifier or an analysis evaluates: every ``skip``-th, at most ``max_points``."""
+    return list(range(0, num_test, skip))[:max_points]
+
+
+def training_provenance(model_path: str | Path) -> dict:
+    """What a result file records of the model it evaluated: its file, hash, training settings and device."""
+    meta = load_checkpoint(model_path)["meta"]
+    return {"model": str(model_path), "model_sha256": file_sha256(model_path), "training": meta["settings"],
+            "trained_on": meta.get("trained_on", "unknown")}

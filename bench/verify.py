@@ -20,10 +20,9 @@ import torch
 
 from bench.attacks import pgd
 from bench.bounds import BoundedNet, margin_bounds, worst_margin
-from bench.certify import test_indices, training_provenance
 from bench.data import dataset_spec, load_dataset
 from bench.data.registry import stack
-from bench.io import describe_device, resolve_device, write_rows
+from bench.io import describe_device, evaluated_indices, resolve_device, training_provenance, write_rows
 from bench.logs import progress as progress_lines
 from bench.methods import get_method
 from bench.train import load_trained
@@ -65,7 +64,7 @@ def verify_model(model_path: str | Path, eps: float, settings: VerifySettings, o
     own = getattr(get_method(run.method), "certifiers", ())
     certifiers = tuple(dict.fromkeys((*settings.certifiers, *own)))
     test_set = load_dataset(run.dataset, "test", data_root, download)
-    indices = test_indices(len(test_set), settings.skip, settings.max_points)
+    indices = evaluated_indices(len(test_set), settings.skip, settings.max_points)
     generator = torch.Generator(dev).manual_seed(seed)
     rows = []
     batches = range(0, len(indices), settings.batch_size)

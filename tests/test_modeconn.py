@@ -7,12 +7,11 @@ import pandas as pd
 import pytest
 import torch
 
-from bench import certify
 from bench.analysis import modeconn
 from bench.analysis.modeconn import analyse_mode_connectivity, bezier, curve_loss_at, has_barrier
 from bench.data import dataset_spec, load_dataset
 from bench.data.registry import stack
-from bench.io import atomic_torch_save, load_checkpoint, read_rows
+from bench.io import atomic_torch_save, evaluated_indices, load_checkpoint, read_rows
 from bench.methods import TrainContext, get_method
 from bench.models import build_model
 from bench.selection import verified_error
@@ -113,7 +112,7 @@ def test_the_curve_starts_and_ends_at_the_trained_models_and_its_control_point_r
     steps = -(-len(load_dataset("digits", "train")) // 64)  # one t ~ U[0, 1] per training batch
     assert len(ts) == steps + 3 and len(set(ts[:steps])) == steps and min(ts[:steps]) < 0.2 < 0.8 < max(ts[:steps])
     assert read_rows(tmp_path / "curve.tsv")[0].equals(frame)
-    method, indices = get_method("crown_ibp"), certify.test_indices(len(load_dataset("digits", "test")), SKIP, None)
+    method, indices = get_method("crown_ibp"), evaluated_indices(len(load_dataset("digits", "test")), SKIP, None)
     for row, key in ((0, "w0"), (2, "w1")):
         loss, verified, clean = direct_measures(load_trained(trained[key])[0], method, indices)
         assert frame.loc[row, "robust_loss"] == pytest.approx(loss, rel=1e-5)

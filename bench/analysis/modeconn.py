@@ -21,10 +21,10 @@ from torch import nn
 from torch.func import functional_call
 from torch.utils.data import DataLoader, Subset
 
-from bench.certify import test_indices, training_provenance
 from bench.data import load_dataset
 from bench.data.registry import stack
-from bench.io import atomic_torch_save, describe_device, resolve_device, write_rows
+from bench.io import (atomic_torch_save, describe_device, evaluated_indices, resolve_device, training_provenance,
+                      write_rows)
 from bench.logs import progress as progress_lines
 from bench.methods import TrainContext, get_method
 from bench.selection import verified_error
@@ -143,7 +143,7 @@ def analyse_mode_connectivity(w0_path: str | Path, w1_path: str | Path, curve_lo
                   "batch_size": batch_size, "analysed_on": describe_device(dev)}
     atomic_torch_save({"control_point": theta, "meta": provenance}, curve_pt)
     test_set = load_dataset(run["dataset"], "test", data_root, download)
-    indices, rows = test_indices(len(test_set), skip, max_points), []
+    indices, rows = evaluated_indices(len(test_set), skip, max_points), []
     for t in progress_lines(np.linspace(0.0, 1.0, points), "curve points", unit="t", enabled=progress):
         model.load_state_dict({**model.state_dict(), **bezier(w0, theta, w1, float(t))})
         rows.append({"t": float(t), **measure(model, method, test_set, indices, eps, batch_size, seed)})

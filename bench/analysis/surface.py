@@ -18,10 +18,9 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from bench.certify import test_indices, training_provenance
 from bench.data import load_dataset
 from bench.data.registry import stack
-from bench.io import describe_device, resolve_device, write_rows
+from bench.io import describe_device, evaluated_indices, resolve_device, training_provenance, write_rows
 from bench.logs import progress as progress_lines
 from bench.methods import TrainContext, get_method
 from bench.train import load_trained
@@ -73,7 +72,7 @@ def analyse_surface(model_path: str | Path, eps: float, out_tsv: str | Path, ste
     model, run = load_trained(model_path, dev)
     method = get_method(run.method)
     test_set = load_dataset(run.dataset, "test", data_root, download)
-    indices = test_indices(len(test_set), skip, max_points)
+    indices = evaluated_indices(len(test_set), skip, max_points)
     batches = [tuple(t.to(dev) for t in stack(test_set, indices[start:start + batch_size]))
                for start in range(0, len(indices), batch_size)]
     directions = torch.Generator(dev).manual_seed(seed)

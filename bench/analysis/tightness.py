@@ -16,10 +16,9 @@ import torch
 import torch.nn.functional as F
 
 from bench.bounds import BoundedNet, margin_bounds, robust_logits
-from bench.certify import test_indices, training_provenance
 from bench.data import load_dataset
 from bench.data.registry import stack
-from bench.io import describe_device, resolve_device, write_rows
+from bench.io import describe_device, evaluated_indices, resolve_device, training_provenance, write_rows
 from bench.train import load_trained
 
 log = logging.getLogger(__name__)
@@ -37,7 +36,7 @@ def analyse_tightness(model_path: str | Path, eps: float, relaxations: list[str]
     dev = resolve_device(device)
     model, run = load_trained(model_path, dev)
     test_set = load_dataset(run.dataset, "test", data_root, download)
-    indices = test_indices(len(test_set), skip, max_points)
+    indices = evaluated_indices(len(test_set), skip, max_points)
     generator = torch.Generator(dev).manual_seed(seed)  # RANDOM's slopes
     net, rows = BoundedNet(model), []
     for start in range(0, len(indices), batch_size):

@@ -7,8 +7,6 @@ from typing import Callable
 
 import torch
 from torch.utils.data import Dataset
-from torchvision import datasets as tvd
-from torchvision import transforms as T
 
 from bench.data import offline
 from bench.data.augment import augmentation
@@ -36,14 +34,22 @@ class _Entry:
     load: Callable[[DatasetSpec, str, Path, bool, str], Dataset]
 
 
-def _torchvision(cls, split_kw: Callable[[str], dict]):
-    """Loader for a torchvision dataset class; torchvision verifies the MD5 of every file."""
+def _transform(steps: list):
+    from torchvision import transforms  # on use: torchvision costs ~1.5 s per process (see bench.data.augment)
+
+    return transforms.Compose(steps + [transforms.ToTensor()])
+
+
+def _torchvision(cls: str, split_kw: Callable[[str], dict]):
+    """Loader for the torchvision dataset class ``cls``; torchvision verifies the MD5 of every file."""
 
     def load(spec: DatasetSpec, split: str, root: Path, download: bool, augment: str) -> Dataset:
-        transform = T.Compose(augmentation(augment, spec.shape) + [T.ToTensor()])
+        from torchvision import datasets
+
+        transform = _transform(augmentation(augment, spec.shape))
         folder = root / spec.name
         try:
-            return cls(str(folder), download=download, transform=transform, **split_kw(split))
+            return getattr(datasets, cls)(str(folder), download=download, transform=transform, **split_kw(split))
         except RuntimeError as err:  # torchvision: "Dataset not found or corrupted"
             raise DatasetNotFound(missing_message(spec.name, folder, err)) from err
 
@@ -55,9 +61,11 @@ def _image_folder(subdir: str, size: int):
         folder = root / spec.name / subdir.format(split={"train": "train", "test": "val"}[split])
         if not folder.is_dir():
             raise DatasetNotFound(missing_message(spec.name, folder))
+        from torchvision import datasets, transforms
+
         steps = (augmentation(augment, spec.shape) if augment != "none"
-                 else [T.Resize(int(size * 1.143)), T.CenterCrop(size)])
-        return tvd.ImageFolder(str(folder), transform=T.Compose(steps + [T.ToTensor()]))
+                 else [transforms.Resize(int(size * 1.143)), transforms.CenterCrop(size)])
+        return datasets.ImageFolder(str(folder), transform=_transform(steps))
 
     return load
 
@@ -69,10 +77,13 @@ def _imagenet(spec: DatasetSpec, split: str, root: Path, download: bool, augment
     folder = root / spec.name
     if (folder / "train").is_dir() and (folder / "val").is_dir() and not (folder / "meta.bin").exists():
         return _image_folder("{split}", 224)(spec, split, root, download, augment)
-    steps = augmentation(augment, spec.shape) if augment != "none" else [T.Resize(256), T.CenterCrop(224)]
+    from torchvision import datasets, transforms
+
+    steps = (augmentation(augment, spec.shape) if augment != "none"
+             else [transforms.Resize(256), transforms.CenterCrop(224)])
     try:  # torchvision checks the MD5 of the ILSVRC2012 archives before parsing them
-        return tvd.ImageNet(str(folder), split="train" if split == "train" else "val",
-                            transform=T.Compose(steps + [T.ToTensor()]))
+        return datasets.ImageNet(str(folder), split="train" if split == "train" else "val",
+                                 transform=_transform(steps))
     except (RuntimeError, FileNotFoundError) as err:
         raise DatasetNotFound(missing_message(spec.name, folder, err)) from err
 
@@ -91,18 +102,18 @@ _DIGITS_MEAN, _DIGITS_STD = 0.3051, 0.3760
 
 _ENTRIES: dict[str, _Entry] = {
     "mnist": _Entry(DatasetSpec("mnist", (1, 28, 28), 10, (0.1307,), (0.3081,), HOW_TO["mnist"]),
-                    _torchvision(tvd.MNIST, lambda s: {"train": s == "train"})),
+                    _torchvision("MNIST", lambda s: {"train": s == "train"})),
     "fashion_mnist": _Entry(DatasetSpec("fashion_mnist", (1, 28, 28), 10, (0.2860,), (0.3530,),
                                         HOW_TO["fashion_mnist"]),
-                            _torchvision(tvd.FashionMNIST, lambda s: {"train": s == "train"})),
+                            _torchvision("FashionMNIST", lambda s: {"train": s == "train"})),
     "cifar10": _Entry(DatasetSpec("cifar10", (3, 32, 32), 10, _CIFAR_MEAN, _CIFAR_STD, HOW_TO["cifar10"]),
-                      _torchvision(tvd.CIFAR10, lambda s: {"train": s == "train"})),
+                      _torchvision("CIFAR10", lambda s: {"train": s == "train"})),
     "svhn": _Entry(DatasetSpec("svhn", (3, 32, 32), 10, (0.438, 0.444, 0.473), (0.198, 0.201, 0.197),
                                HOW_TO["svhn"]),
-                   _torchvision(tvd.SVHN, lambda s: {"split": s})),
+                   _torchvision("SVHN", lambda s: {"split": s})),
     "stl10": _Entry(DatasetSpec("stl10", (3, 96, 96), 10, (0.4467, 0.4398, 0.4066),
                                 (0.2603, 0.2566, 0.2713), HOW_TO["stl10"]),
-                    _torchvision(tvd.STL10, lambda s: {"split": s})),
+                    _torchvision("STL10", lambda s: {"split": s})),
     "tinyimagenet": _Entry(
         DatasetSpec("tinyimagenet", (3, 64, 64), 200, (0.4802, 0.4481, 0.3975), (0.2302, 0.2265, 0.2262),
                     "unpack tiny-imagenet-200.zip into data_root/tinyimagenet/ and arrange val/ as one "

@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Callable
 
 import torch
-import torchvision
 from torch import nn
 
 from bench.data import DatasetSpec
@@ -28,12 +27,18 @@ class Normalize(nn.Module):
         return (x - self.mean) / self.std
 
 
+def _resnet50(num_classes: int) -> nn.Module:
+    import torchvision  # on use: torchvision costs ~1.5 s per process (see bench.data.augment)
+
+    return torchvision.models.resnet50(weights=None, num_classes=num_classes)
+
+
 _BUILDERS: dict[str, Callable[[DatasetSpec], nn.Module]] = {
     "cnn_small": lambda s: cnn_small(s.shape, s.num_classes),
     "resnet20": lambda s: resnet_cifar(20, s.shape[0], s.num_classes),
     "resnet110": lambda s: resnet_cifar(110, s.shape[0], s.num_classes),
     # He et al. (2016), torchvision's: the ImageNet base classifier of Cohen et al. and sac Table 3
-    "resnet50": lambda s: torchvision.models.resnet50(weights=None, num_classes=s.num_classes),
+    "resnet50": lambda s: _resnet50(s.num_classes),
     **{name: (lambda s, name=name: conv_relu_net(name, s.shape, s.num_classes)) for name in ARCHITECTURES},
 }
 
