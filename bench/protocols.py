@@ -5,13 +5,41 @@ paper table shares, and ``per_method.<method>`` what the paper changes for one m
 trains CAP at batch 32 without input normalisation and OURS on SVHN at batch 80. ``per_method.<method>.by_sigma
 .<sigma>`` changes a smoothing method's settings at one noise level (SmoothAdv's best attack differs per sigma);
 ``options`` (the method's hyper-parameters) are merged key by key at each level.
+
+A *variant* fixes numeric hyper-parameters in the method's name, ``<method>-<option><value>`` (sac fig. 1 trains
+``sac_linf-alpha0.05``, ``sac_linf-alpha0.1``, ...): it trains under ``<method>``'s protocol settings, and the
+values in its name win over the protocol's options. Registered names use underscores only, so "-" is unambiguous.
 """
 from __future__ import annotations
+
+import re
+
+_OPTION = re.compile(r"([a-z_]+?)(\d+(?:\.\d+)?)")
+
+
+def variant_name(method: str, **options: float) -> str:
+    """The run-id name of ``method`` with ``options`` fixed: ("sac_linf", alpha=0.05) -> "sac_linf-alpha0.05"."""
+    numbers = {option: f"{value:.12f}".rstrip("0").rstrip(".") for option, value in options.items()}  # no "1e-05"
+    return "-".join([method, *(f"{option}{number}" for option, number in numbers.items())])
+
+
+def split_variant(name: str) -> tuple[str, dict[str, float]]:
+    """``variant_name`` inverted: "sac_linf-alpha0.05" -> ("sac_linf", {"alpha": 0.05}), "smoothadv-m4" ->
+    ("smoothadv", {"m": 4}) (an integer without a decimal point); a plain name -> (name, {})."""
+    method, *parts = name.split("-")
+    options = {}
+    for part in parts:
+        match = _OPTION.fullmatch(part)
+        if match is None:
+            raise ValueError(f"method variant '{name}': '{part}' is not <option><number> (e.g. alpha0.05)")
+        options[match[1]] = float(match[2]) if "." in match[2] else int(match[2])
+    return method, options
 
 
 def resolve_protocol(protocol: dict, method: str, sigma: float | None = None) -> dict:
     """``protocol``'s shared settings with ``method``'s overrides applied, and those of its ``sigma`` (the keys
-    of ``TrainSettings``)."""
+    of ``TrainSettings``). A variant gets its method's overrides, the options its name fixes applied last."""
+    method, fixed = split_variant(method)
     shared = {key: value for key, value in protocol.items() if key != "per_method"}
     own = protocol.get("per_method", {}).get(method, {})
     levels = [shared, {key: value for key, value in own.items() if key != "by_sigma"}]
@@ -24,4 +52,6 @@ def resolve_protocol(protocol: dict, method: str, sigma: float | None = None) ->
         resolved.update(level)
         if options:
             resolved["options"] = options
+    if fixed:
+        resolved["options"] = {**resolved.get("options", {}), **fixed}
     return resolved

@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from bench.data import dataset_spec
-from bench.protocols import resolve_protocol
+from bench.protocols import resolve_protocol, split_variant, variant_name
 from bench.train import TrainSettings
 from conftest import REPO, SHARED
 
@@ -129,3 +129,20 @@ def test_options_merge_key_by_key_from_the_method_to_its_sigma():
     assert resolve_protocol(protocol, "smoothadv", 0.5) == {"epochs": 5, "options": {"m": 4, "steps": 8}}
     assert resolve_protocol(protocol, "smoothadv") == {"epochs": 3, "options": {"m": 4, "steps": 2}}
     assert resolve_protocol(protocol, "cohen", 0.5) == {"epochs": 3}
+
+
+def test_a_variant_trains_under_its_methods_settings_with_the_options_its_name_fixes():
+    protocol = {"epochs": 3, "per_method": {"sac_linf": {"batch_size": 32, "options": {"alpha": 0.2, "mask_lr": 0.1}}}}
+    name = variant_name("sac_linf", alpha=0.05)
+    assert name == "sac_linf-alpha0.05" and split_variant(name) == ("sac_linf", {"alpha": 0.05})
+    assert resolve_protocol(protocol, name) == {"epochs": 3, "batch_size": 32,
+                                                "options": {"alpha": 0.05, "mask_lr": 0.1}}
+    assert resolve_protocol(protocol, "smoothadv-m4") == {"epochs": 3, "options": {"m": 4}}
+    assert split_variant("sac_linf") == ("sac_linf", {})
+    assert split_variant(variant_name("sac", alpha=1e-5, mask_lr=0.5)) == ("sac", {"alpha": 1e-5, "mask_lr": 0.5})
+
+
+@pytest.mark.parametrize("name", ["sac_linf-alpha", "sac_linf-0.05", "sac_linf-alpha0.05x", "sac_linf-"])
+def test_a_malformed_variant_is_refused_naming_its_part(name):
+    with pytest.raises(ValueError, match="is not <option><number>"):
+        split_variant(name)

@@ -75,6 +75,17 @@ def test_alpha_outside_0_1_is_refused(alpha):
         get_method("sac", {"alpha": alpha})
 
 
+def test_a_variant_name_fixes_alpha_over_the_protocol_options_and_keeps_the_rest():
+    method = get_method("sac_linf-alpha0.05", {"alpha": 0.2, "mask_lr": 0.01})
+    assert (method.alpha, method.mask_lr, method.family) == (0.05, 0.01, "linf")
+    with pytest.raises(ValueError, match="alpha"):
+        get_method("sac_linf-alpha1.5")
+    with pytest.raises(ValueError, match="no option"):
+        get_method("sac_linf-beta0.5")
+    with pytest.raises(KeyError, match="unknown method 'sack'"):
+        get_method("sack-alpha0.5")
+
+
 def test_training_logs_per_layer_norms_of_the_shrunk_weights_and_resumes_to_the_same_bytes(tmp_path, monkeypatch):
     run = RunSpec("digits_as_cifar10", "cnn_small", "sac", seed=1, sigma=0.25)
     settings = TrainSettings(epochs=2, batch_size=64, lr=0.05, momentum=0.9, weight_decay=1e-4, lr_step_epochs=1,

@@ -31,6 +31,7 @@ from bench.methods.relu_stability import CrownIBPStability
 from bench.methods.sac import SaC, SaCLinf
 from bench.methods.smoothadv import SmoothAdv
 from bench.methods.standard import Standard
+from bench.protocols import split_variant
 
 
 @dataclass(frozen=True)
@@ -83,14 +84,16 @@ METHODS: dict[str, Method] = {
 
 
 def get_method(name: str, options: dict | None = None) -> Method:
-    """The registered method ``name``, with its hyper-parameters replaced by ``options`` (field -> value)."""
-    if name not in METHODS:
-        raise KeyError(f"unknown method '{name}'; known: {', '.join(METHODS)}")
-    method = METHODS[name]
+    """The registered method ``name``, with its hyper-parameters replaced by ``options`` (field -> value). A variant
+    name (``bench.protocols.variant_name``: "sac_linf-alpha0.05") fixes options of its method over ``options``."""
+    base, fixed = split_variant(name)
+    if base not in METHODS:
+        raise KeyError(f"unknown method '{base}'; known: {', '.join(METHODS)}")
+    method, options = METHODS[base], {**(options or {}), **fixed}
     if not options:
         return method
     known = {f.name for f in fields(method)} if is_dataclass(method) else set()
     unknown = set(options) - known
     if unknown:
-        raise ValueError(f"method '{name}' has no option(s) {sorted(unknown)}; its options: {sorted(known) or 'none'}")
+        raise ValueError(f"method '{base}' has no option(s) {sorted(unknown)}; its options: {sorted(known) or 'none'}")
     return replace(method, **options)
