@@ -13,13 +13,16 @@ from bench.models import build_model
 
 def median_seconds(step: Callable[[], None], min_seconds: float, repeats: int) -> float:
     """Seconds per call of ``step``: one warm-up call, then the median over ``repeats`` runs of >= ``min_seconds``."""
+    sync = torch.cuda.synchronize if torch.cuda.is_initialized() else (lambda: None)  # GPU calls are queued
     step()
     samples = []
     for _ in range(repeats):
+        sync()
         count, began = 0, time.perf_counter()
         while time.perf_counter() - began < min_seconds:
             step()
             count += 1
+        sync()
         samples.append((time.perf_counter() - began) / count)
     return statistics.median(samples)
 
@@ -34,6 +37,7 @@ def step_arguments(description: str, model: str, dataset: str, batch: int, metho
     parser.add_argument("--methods", nargs="+", default=methods)
     parser.add_argument("--min-seconds", type=float, default=1.0)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     return parser
 
 
@@ -41,8 +45,9 @@ def random_batch(args: argparse.Namespace):
     """(model in training mode, x, y): the named model and a batch of random pixels of the dataset's shape."""
     torch.manual_seed(0)
     spec = dataset_spec(args.dataset)
-    model = build_model(args.model, spec).train()
-    x, y = torch.rand(args.batch, *spec.shape), torch.randint(0, spec.num_classes, (args.batch,))
-    print(f"model {args.model}, input {spec.shape}, batch {args.batch}, eps {args.eps:.4f}, "
+    model = build_model(args.model, spec).train().to(args.device)
+    x = torch.rand(args.batch, *spec.shape, device=args.device)
+    y = torch.randint(0, spec.num_classes, (args.batch,), device=args.device)
+    print(f"model {args.model}, input {spec.shape}, batch {args.batch}, eps {args.eps:.4f}, device {args.device}, "
           f"torch threads {torch.get_num_threads()}")
     return model, x, y

@@ -17,7 +17,7 @@ from bench.traces import Tracer
 def step_seconds(method_name: str, model, x, y, eps: float, traced: bool, min_seconds: float, repeats: int) -> float:
     method = get_method(method_name)
     optimizer = torch.optim.Adam(model.parameters(), 1e-4)
-    ctx = TrainContext(0, 1, torch.Generator().manual_seed(0), eps=eps, ramp=1.0)
+    ctx = TrainContext(0, 1, torch.Generator(x.device).manual_seed(0), eps=eps, ramp=1.0)
     tracer = Tracer(method, model, every=1)
 
     def step():

@@ -14,7 +14,7 @@ from bench.perf import median_seconds, random_batch, step_arguments
 
 def step_seconds(method: str, model, x, y, eps: float, min_seconds: float, repeats: int) -> float:
     optimizer = torch.optim.Adam(model.parameters(), 1e-4)
-    ctx = TrainContext(0, 1, torch.Generator().manual_seed(0), eps=eps, ramp=1.0)
+    ctx = TrainContext(0, 1, torch.Generator(x.device).manual_seed(0), eps=eps, ramp=1.0)
     loss_of = get_method(method).loss
 
     def step():
