@@ -125,6 +125,7 @@ def test_macer_gradient_stays_finite_when_a_probability_is_exactly_one():
     logits = torch.tensor([[[200.0, 0.0, 0.0], [200.0, 0.0, 0.0]], [[1.0, 0.0, 0.0], [0.5, 0.0, 0.0]]],
                           requires_grad=True)
     hinge = macer.radius_hinge(logits, torch.tensor([0, 0]))
-    assert float(hinge[0]) == 0.0 and float(hinge[1]) > 0  # p1 = 1: infinite gap, out of the hinge set
+    values = hinge.detach()
+    assert values[0].item() == 0.0 and values[1].item() > 0  # p1 = 1: infinite gap, out of the hinge set
     hinge.sum().backward()
     assert torch.isfinite(logits.grad).all() and logits.grad[1].abs().sum() > 0

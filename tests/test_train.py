@@ -23,7 +23,7 @@ def test_same_config_and_seed_give_identical_bytes(tmp_path):
 
 
 def test_killed_run_resumes_at_its_last_epoch_and_ends_with_the_same_bytes(tmp_path, caplog):
-    settings = replace(FAST, epochs=6, batch_size=8)
+    settings = replace(FAST, epochs=6, batch_size=16)
     uninterrupted = train(RUN, settings, tmp_path / "full", progress=False).read_bytes()
 
     killed_dir = tmp_path / "killed"
