@@ -22,7 +22,7 @@ include: "workflow/rules/targets.smk"
 
 # Downloads (compute nodes are often offline) and aggregation (small files) run where snakemake runs.
 localrules: all, download_dataset, table_smoothing, table_linf, table_linf_training, figure_data_tightness,
-            figure_data_traces, figure_data_modeconn, figure_data_surface, plot,
+            figure_data_traces, figure_data_modeconn, figure_data_surface, figure_data_alpha, plot,
             unknown_table, unknown_figure, unknown_name
 
 

@@ -57,6 +57,9 @@ def test_shipped_config_is_valid(config, schema):
     (["scales", "smoke", "train", "digits_as_cifar10", "per_method", "sac", "options", "alpha"], 1.0, "alpha"),
     (["scales", "smoke", "train", "digits_as_cifar10", "per_method", "sac", "options", "alpha"], 0, "alpha"),
     (["scales", "paper", "train", "cifar10", "per_method", "smoothadv", "by_sigma"], {0.3: {"epochs": 1}}, "0.3"),
+    (["figures", "sac_fig1_alpha", "alphas"], [0.2, 1.0], "1.0"),
+    (["figures", "sac_fig1_alpha", "chosen_alpha"], 0, "0"),
+    (["figures", "sac_fig1_alpha", "method"], "sac", "sac"),
 ])
 def test_bad_values_are_rejected_naming_the_key(config, schema, path, value, named):
     bad = copy.deepcopy(config)
@@ -97,6 +100,16 @@ def test_method_that_is_not_a_row_of_the_table_is_refused(repo, tmp_path):
     result = subprocess.run(cmd, capture_output=True, text=True, cwd=repo)
     assert result.returncode != 0
     assert "not rows of that paper table" in result.stderr + result.stdout
+
+
+def test_an_alpha_figure_whose_chosen_alpha_is_not_trained_is_refused(repo, tmp_path):
+    override = tmp_path / "bad.yaml"
+    override.write_text(json.dumps({"figures": {"sac_fig1_alpha": {"alphas": [0.1, 0.5], "chosen_alpha": 0.2}}}))
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(repo / "Snakefile"), "-d", str(tmp_path),
+           "-n", "figures/sac_fig1_alpha.png", "--configfile", str(repo / "config/config.yaml"), str(override)]
+    result = subprocess.run(cmd, capture_output=True, text=True, cwd=repo)
+    assert result.returncode != 0
+    assert "chosen_alpha 0.2 is not one of its alphas [0.1, 0.5]" in result.stderr + result.stdout
 
 
 def test_best_checkpoint_table_without_selection_is_refused_before_any_job(repo, tmp_path):

@@ -20,7 +20,8 @@ TINY = {"scales": {"smoke": {
                                     "weight_decay": 1.0e-4, "lr_step_epochs": 10, "lr_gamma": 0.1}},
     "certify": {"digits_as_cifar10": {"n0": 20, "n": 200, "alpha": 0.001, "batch_size": 200, "skip": 50}},
     "train_linf": {"cifar10": TINY_LINF_TRAIN,
-                   "fig3_6": {**TINY_LINF_TRAIN, "select_best": True, "select_skip": 10, "trace_every": 4}},
+                   "fig3_6": {**TINY_LINF_TRAIN, "select_best": True, "select_skip": 10, "trace_every": 4},
+                   "sac_cifar10": {**TINY_LINF_TRAIN, "log_lipschitz": True}},
     "verify": {"digits_rgb8": {"certifiers": ["ibp", "crown_ibp"], "pgd_steps": 10, "batch_size": 50,
                                "skip": 10, "max_points": None}},
     "analysis": {"mode_connectivity": {"epochs": 1, "batch_size": 128, "lr": 0.001, "points": 3, "skip": 40,
@@ -32,7 +33,8 @@ TINY = {"scales": {"smoke": {
                 "landscape_fig3_7_smoothness": {"panels": [{"title": "fig. 3.7", "trained": ["ibp", "ours"]}]},
                 "landscape_figC6_C8_relu": {"trained": ["ours", "ibp"]},
                 "landscape_figC3_C5_modeconn": {"pairs": [["ibp", "ours"]]},
-                "landscape_surface": {"trained": ["ours", "ibp"]}}}
+                "landscape_surface": {"trained": ["ours", "ibp"]},
+                "sac_fig1_alpha": {"alphas": [0.2], "chosen_alpha": 0.2}}}
 
 
 @pytest.fixture(scope="module")
@@ -202,7 +204,7 @@ def tidy(workdir, figure):
     return pd.read_csv(workdir / f"results/figures/{figure}.tsv", sep="\t")
 
 
-def test_every_landscape_figure_is_drawn_from_a_data_file_with_the_rows_it_needs(workdir):
+def test_every_figure_is_drawn_from_a_data_file_with_the_rows_it_needs(workdir):
     traced = ["landscape_fig3_6_curves", "landscape_fig3_7_smoothness", "landscape_figC6_C8_relu"]
     analysed = ["landscape_figC3_C5_modeconn", "landscape_surface"]  # their analyses run end to end in
     # tests/test_modeconn.py and tests/test_surface.py, and every figure in the slow full-DAG test
@@ -210,6 +212,11 @@ def test_every_landscape_figure_is_drawn_from_a_data_file_with_the_rows_it_needs
     assert planned.pop("train_linf_traced", 2) == 2  # the two models, unless an earlier test trained them
     assert planned == {"analyse_mode_connectivity": 2, "analyse_surface": 2, "figure_data_modeconn": 1,
                        "figure_data_surface": 1, "plot": 2}
+    # sac fig. 1: a SaC variant per alpha, whose training job declares its per-epoch Lipschitz log (the log:
+    # tests/test_sac.py; the data table and the drawing: tests/test_alpha_sweep.py; built: the slow full-DAG test)
+    output = snakemake(workdir, "-n", "figures/sac_fig1_alpha.png")
+    assert scheduled_jobs(output) == {"train_linf_lipschitz": 1, "verify_linf": 1, "figure_data_alpha": 1, "plot": 1}
+    assert "small/sac_linf-alpha0.2/eps2_255/sac_cifar10/seed0/lipschitz.csv" in output
     snakemake(workdir, *(f"figures/{f}.png" for f in traced))
     for figure in traced:
         for ext in ("png", "pdf"):

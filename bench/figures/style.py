@@ -27,6 +27,12 @@ COLORS |= {"crown_ibp_rs_0.01": _PALETTE[9], "crown_ibp_rs_10": _PALETTE[7]}
 COLORS |= dict(zip((f"crown_ibp_pq_{pq}" for pq in PQ_VARIANTS), sns.color_palette("flare", len(PQ_VARIANTS))))
 
 
+def layer_palette(layers) -> dict[str, tuple]:
+    """One colour per layer, in forward order (sac fig. 1's C1-C4, L5-L7): first layers dark, last ones light."""
+    layers = list(dict.fromkeys(layers))
+    return dict(zip(layers, sns.color_palette("viridis", len(layers))))
+
+
 def apply() -> None:
     sns.set_theme(context="paper", style="whitegrid", font_scale=0.9,
                   rc={"font.family": "serif", "pdf.fonttype": 42, "savefig.dpi": 200, "figure.dpi": 100})
@@ -40,8 +46,21 @@ def palette(names) -> dict[str, tuple]:
     return {label(n): COLORS.get(n, _PALETTE[6]) for n in names}
 
 
+_scale_mark = ""  # set by mark_scale: printed on every figure saved, unless the run is at paper scale
+
+
+def mark_scale(scale: str) -> None:
+    """Stamp every figure saved from now on with the scale it was built at, unless that is the paper's: a smoke
+    figure comes from stand-in data and a small model and must never read as a paper result."""
+    global _scale_mark
+    _scale_mark = "" if scale == "paper" else (f"{scale.upper()} SCALE: offline stand-in data and model, "
+                                               "not comparable to the paper")
+
+
 def save(figure, out_png: str | Path) -> None:
-    """Write ``out_png`` and the same figure as vector PDF beside it."""
+    """Write ``out_png`` and the same figure as vector PDF beside it (stamped with a non-paper scale)."""
+    if _scale_mark:
+        figure.text(0.995, 1.0, _scale_mark, ha="right", va="bottom", fontsize="x-small", color="firebrick")
     out_png = Path(out_png)
     out_png.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(out_png, bbox_inches="tight")

@@ -2,6 +2,7 @@
 # reads only its data file and its plotting module (bench/figures/<figure>.py): editing the module redraws in
 # seconds and never retrains; editing analysis code re-runs the analysis from the cached checkpoints.
 from bench.analysis import RELAXATIONS, figure_methods
+from bench.reference import load_paper
 
 
 def figure_cell(figure):
@@ -107,6 +108,46 @@ rule figure_data_traces:
         "../../envs/certbench.yaml"
     script:
         "../scripts/figure_data_traces.py"
+
+
+def alpha_runs(figure):
+    """alpha -> l_inf run id of the figure's method trained with that alpha (a variant: sac_linf-alpha0.05), for
+    every alpha of its grid; the protocol must log each layer's Lipschitz bound per epoch."""
+    spec = config["figures"][figure]
+    if spec["chosen_alpha"] not in spec["alphas"]:
+        raise WorkflowError(f"config: figures.{figure}.chosen_alpha {spec['chosen_alpha']} is not one of its "
+                            f"alphas {spec['alphas']}")
+    if not resolve_protocol(linf_settings("train_linf", spec["protocol"], figure), spec["method"]).get(
+            "log_lipschitz"):
+        raise WorkflowError(f"config: {figure} plots per-epoch Lipschitz bounds, but protocol {spec['protocol']} "
+                            f"does not log them; set log_lipschitz: true in scales.{config['scale']}.train_linf"
+                            f".{spec['protocol']}")
+    return dict(zip(spec["alphas"], figure_runs(figure).values()))
+
+
+rule figure_data_alpha:
+    """The tidy table of sac fig. 1: per-layer Lipschitz bounds per epoch, clean and certified accuracy of the
+    shrunk model, for every alpha of the grid."""
+    wildcard_constraints:
+        figure="sac_fig1_alpha",
+    input:
+        lipschitz=lambda w: [f"results/ckpt/{run}/lipschitz.csv" for run in alpha_runs(w.figure).values()],
+        verified=lambda w: [f"results/verify/{run}/eps{figure_eps(w.figure)}.tsv"
+                            for run in alpha_runs(w.figure).values()],
+        code=REPO / "bench" / "analysis" / "alpha_sweep.py",
+        reference=REPO / "bench" / "reference" / "sac.yaml",
+    output:
+        "results/figures/{figure}.tsv",
+    params:
+        alphas=lambda w: list(alpha_runs(w.figure)),
+        chosen=lambda w: config["figures"][w.figure]["chosen_alpha"],
+        paper=load_paper("sac")["figure1"],
+    log:
+        "logs/figures/{figure}.data.log",
+    conda:
+        "../../envs/certbench.yaml"
+    script:
+        "../scripts/figure_data_alpha.py"
 
 
 MODECONN = ("results/analysis/modeconn/{scale}/{dataset}/{model}/eps{eps}/{protocol}/seed{seed}/{w0}/{w1}/"
@@ -221,6 +262,7 @@ rule plot:
         pdf="figures/{figure}.pdf",
     params:
         eps=lambda w: config["figures"][w.figure].get("eps", ""),
+        scale=config["scale"],
     log:
         "logs/figures/{figure}.log",
     conda:

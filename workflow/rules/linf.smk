@@ -117,7 +117,25 @@ use rule train_linf as train_linf_traced with:
         protocol="|".join(TRACED_PROTOCOLS) or "^$",
 
 
-ruleorder: train_linf_traced > train_linf
+# Protocols with log_lipschitz write every layer's operator norm after each epoch (lipschitz.csv, sac fig. 1).
+LIPSCHITZ_PROTOCOLS = sorted({name for scale in config["scales"].values()
+                              for name, protocol in scale.get("train_linf", {}).items()
+                              if protocol.get("log_lipschitz")})
+if set(LIPSCHITZ_PROTOCOLS) & set(TRACED_PROTOCOLS):
+    raise WorkflowError(f"config: train_linf protocols {sorted(set(LIPSCHITZ_PROTOCOLS) & set(TRACED_PROTOCOLS))} "
+                        f"set both trace_every and log_lipschitz; one protocol may set only one of them")
+
+
+use rule train_linf as train_linf_lipschitz with:
+    output:
+        model="results/ckpt/" + LINF_RUN + "/model.pt",
+        metrics="results/ckpt/" + LINF_RUN + "/metrics.csv",
+        lipschitz="results/ckpt/" + LINF_RUN + "/lipschitz.csv",
+    wildcard_constraints:
+        protocol="|".join(LIPSCHITZ_PROTOCOLS) or "^$",
+
+
+ruleorder: train_linf_traced > train_linf_lipschitz > train_linf
 
 
 rule verify_linf:
