@@ -26,11 +26,12 @@ mutate:  ## mutation testing (mutmut, [tool.mutmut] in pyproject.toml): prints t
 	{s['timeout']} timed out, {s['survived']} survived, {s['no_tests']} without tests, of {s['total']})\")"
 	$(BIN)/mutmut results
 
-perf:  ## speed ratios: certify vs raw inference; IBP / CROWN-IBP / OURS step vs standard; traced vs untraced step; smoothing steps per pass
+perf:  ## speed ratios: certify vs raw inference; IBP / CROWN-IBP / OURS step vs standard; traced vs untraced step; smoothing steps per pass; deterministic vs not
 	$(BIN)/python -m bench.perf.certify_throughput
 	$(BIN)/python -m bench.perf.train_step
 	$(BIN)/python -m bench.perf.trace_overhead
 	$(BIN)/python -m bench.perf.smoothing_step --sigma 0.25
+	$(BIN)/python -m bench.perf.determinism_cost
 
 clean-results:  ## delete every checkpoint, certificate, log, job timing and generated table or figure
 	rm -rf results logs benchmarks .snakemake report.html

@@ -19,8 +19,8 @@ import pandas as pd
 import torch
 
 from bench.data import dataset_spec, load_dataset
-from bench.io import (atomic_write_json, describe_device, evaluated_indices, file_sha256, resolve_device,
-                      training_provenance, write_rows)
+from bench.device import describe_device, explain_nondeterminism, resolve_device
+from bench.io import atomic_write_json, evaluated_indices, file_sha256, training_provenance, write_rows
 from bench.logs import progress as progress_lines
 from bench.smoothing import ABSTAIN, Smooth
 from bench.train import load_trained
@@ -63,9 +63,10 @@ def _done_indices(partial: Path) -> set[int]:
 
 def certify_smoothing(model_path: str | Path, sigma: float, settings: SmoothingSettings, out_tsv: str | Path,
                       seed: int = 0, data_root: str | Path = "data", download: bool = False,
-                      device: str = "auto", progress: bool = True) -> pd.DataFrame:
-    """Run CERTIFY (Cohen et al.) with noise ``sigma`` on the test subset; write ``out_tsv`` and its JSON."""
-    dev, out_tsv = resolve_device(device), Path(out_tsv)
+                      device: str = "auto", progress: bool = True, deterministic: bool | None = None) -> pd.DataFrame:
+    """Run CERTIFY (Cohen et al.) with noise ``sigma`` on the test subset; write ``out_tsv`` and its JSON.
+    ``deterministic``: see bench.device."""
+    dev, out_tsv = resolve_device(device, deterministic), Path(out_tsv)
     model, run = load_trained(model_path, dev)
     spec = dataset_spec(run.dataset)
     test_set = load_dataset(run.dataset, "test", data_root, download)
@@ -79,7 +80,8 @@ def certify_smoothing(model_path: str | Path, sigma: float, settings: SmoothingS
     if done:
         log.info("resuming %s: %d of %d points already certified", out_tsv, len(done), len(indices))
     fresh = not partial.exists() or partial.stat().st_size == 0
-    with open(partial, "a", newline="") as handle:
+    with (explain_nondeterminism(f"certification of {model_path} at sigma {sigma}"),
+          open(partial, "a", newline="") as handle):
         writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
         if fresh:
             writer.writerow(COLUMNS)

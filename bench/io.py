@@ -105,18 +105,6 @@ def parse_eps(token: str) -> float:
     return float(Fraction(numerator) / Fraction(denominator or 1))
 
 
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
-
-
-def describe_device(device: torch.device) -> str:
-    """``cpu`` or ``cuda:0 (NVIDIA H200)``, with the torch version: what a table header says a run used."""
-    name = f"{device} ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else str(device)
-    return f"{name}, torch {torch.__version__}"
-
-
 def file_sha256(path: str | Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:

@@ -51,15 +51,20 @@ def progress(items: Iterable[T], desc: str, total: int | None = None, unit: str 
 @contextmanager
 def snakemake_job(smk) -> Iterator[logging.Logger]:
     """Set up the log of a Snakemake ``script:`` job: log the rule, wildcards, resolved settings and the
-    config keys every job reads; on failure log the error (its message says how to fix it) and re-raise."""
+    config keys every job reads, and configure the deterministic mode (bench.device) from the config; on failure
+    log the error (its message says how to fix it) and re-raise."""
     log_to(smk.log[0])
     began = time.perf_counter()
-    config = {key: smk.config.get(key) for key in ("scale", "seed", "device", "data_root", "allow_download")}
+    config = {key: smk.config.get(key) for key in ("scale", "seed", "device", "deterministic", "data_root",
+                                                   "allow_download")}
     log.info("rule %s, wildcards %s, threads %d", smk.rule, dict(smk.wildcards.items()), smk.threads)
     log.info("config %s", json.dumps(config))
     if "settings" in smk.params.keys():
         log.info("settings %s", json.dumps(smk.params.settings, sort_keys=True))
     log.info("outputs %s", ", ".join(map(str, smk.output)))
+    from bench.device import configure_deterministic  # on use: torch, which only job processes need
+
+    configure_deterministic(smk.config.get("deterministic", True))
     try:
         yield log
     except BaseException as err:

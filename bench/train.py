@@ -24,8 +24,8 @@ from torch.utils.data import DataLoader
 from bench.bounds.lipschitz import layer_norms
 from bench.data import dataset_spec, load_dataset
 from bench.data.augment import AUGMENTATIONS
-from bench.io import (CheckpointError, atomic_torch_save, atomic_write_text, describe_device, load_checkpoint,
-                      resolve_device)
+from bench.device import describe_device, explain_nondeterminism, resolve_device
+from bench.io import CheckpointError, atomic_torch_save, atomic_write_text, load_checkpoint
 from bench.logs import progress as progress_lines
 from bench.methods import TrainContext, get_method
 from bench.methods.schedules import ramp_fraction
@@ -102,11 +102,18 @@ def epoch_seed(seed: int, epoch: int, stream: int = 0) -> int:
 
 
 def train(run: RunSpec, settings: TrainSettings, out_dir: str | Path, data_root: str | Path = "data",
-          download: bool = False, device: str = "auto", progress: bool = True) -> Path:
-    """Train ``run`` under ``settings`` into ``out_dir``; resume from its checkpoint if one exists."""
-    out_dir, dev = Path(out_dir), resolve_device(device)
-    if dev.type == "cpu":
-        torch.use_deterministic_algorithms(True)
+          download: bool = False, device: str = "auto", progress: bool = True,
+          deterministic: bool | None = None) -> Path:
+    """Train ``run`` under ``settings`` into ``out_dir``; resume from its checkpoint if one exists.
+    ``deterministic`` (bench.device; None: the configured mode, true by default): the same seed gives the same
+    bytes on a GPU too."""
+    dev = resolve_device(device, deterministic)
+    with explain_nondeterminism(f"training of {run.method} ({run.model} on {run.dataset})"):
+        return _train(run, settings, Path(out_dir), data_root, download, dev, progress)
+
+
+def _train(run: RunSpec, settings: TrainSettings, out_dir: Path, data_root, download: bool, dev: torch.device,
+           progress: bool) -> Path:
     method, spec = get_method(run.method, settings.options), dataset_spec(run.dataset)
     if settings.select_best and run.eps is None:
         raise ValueError("select_best verifies at the run's training radius, but this run has no eps")
@@ -130,6 +137,7 @@ def train(run: RunSpec, settings: TrainSettings, out_dir: str | Path, data_root:
         scheduler.load_state_dict(state["scheduler"])
         start, history, traced = state["epoch"], state["history"], state.get("trace", {})
         norms = state.get("lipschitz", [])
+        _restore_rng(state.get("rng"), dev)
         if upper:
             upper_optimizer.load_state_dict(state["upper_optimizer"])
             upper_scheduler.load_state_dict(state["upper_scheduler"])
@@ -200,7 +208,7 @@ def train(run: RunSpec, settings: TrainSettings, out_dir: str | Path, data_root:
             os.replace(out_dir / CHECKPOINT, out_dir / PREVIOUS)
         atomic_torch_save({"identity": identity, "epoch": epoch + 1, "model": model.state_dict(),
                            "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                           "history": history, "lipschitz": norms,
+                           "history": history, "lipschitz": norms, "rng": _rng_state(dev),
                            **({"upper_optimizer": upper_optimizer.state_dict(),
                                "upper_scheduler": upper_scheduler.state_dict()} if upper else {}),
                            **({"trace": {"rows": tracer.rows, "slopes": tracer.slopes}}
@@ -216,6 +224,21 @@ def train(run: RunSpec, settings: TrainSettings, out_dir: str | Path, data_root:
     log.info("trained %s: %d epochs, final loss %.4f, %.0f s of training in all", out_dir, len(history),
              last.get("loss", float("nan")), sum(h["seconds"] for h in history))
     return out_dir / FINAL
+
+
+def _rng_state(device: torch.device) -> dict:
+    """The global generators' states (CPU, and the device's on CUDA): a method or library drawing from them after
+    a resume then continues the same stream an uninterrupted run would have (the engine's own draws use per-epoch
+    generators)."""
+    return {"cpu": torch.get_rng_state(), "cuda": torch.cuda.get_rng_state(device) if device.type == "cuda" else None}
+
+
+def _restore_rng(state: dict | None, device: torch.device) -> None:
+    if state is None:  # a checkpoint from before the states were kept
+        return
+    torch.set_rng_state(state["cpu"])
+    if device.type == "cuda" and state["cuda"] is not None:
+        torch.cuda.set_rng_state(state["cuda"], device)
 
 
 def upper_step(method, model, batch, ctx, optimizer, device) -> int:

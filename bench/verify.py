@@ -22,7 +22,8 @@ from bench.attacks import pgd
 from bench.bounds import BoundedNet, margin_bounds, worst_margin
 from bench.data import dataset_spec, load_dataset
 from bench.data.registry import stack
-from bench.io import describe_device, evaluated_indices, resolve_device, training_provenance, write_rows
+from bench.device import describe_device, explain_nondeterminism, resolve_device
+from bench.io import evaluated_indices, training_provenance, write_rows
 from bench.logs import progress as progress_lines
 from bench.methods import get_method
 from bench.train import load_trained
@@ -58,8 +59,10 @@ def verify_batch(model, x, y, eps, certifiers, norm, generator) -> dict[str, tor
 
 def verify_model(model_path: str | Path, eps: float, settings: VerifySettings, out_tsv: str | Path,
                  norm: str = "linf", seed: int = 0, data_root: str | Path = "data", download: bool = False,
-                 device: str = "auto", progress: bool = True) -> pd.DataFrame:
-    dev = resolve_device(device)
+                 device: str = "auto", progress: bool = True, deterministic: bool | None = None) -> pd.DataFrame:
+    """Clean, PGD and bound-verified margins of every evaluated test point at ``eps``; writes ``out_tsv`` and its
+    provenance. ``deterministic``: see bench.device."""
+    dev = resolve_device(device, deterministic)
     model, run = load_trained(model_path, dev)
     own = getattr(get_method(run.method), "certifiers", ())
     certifiers = tuple(dict.fromkeys((*settings.certifiers, *own)))
@@ -68,25 +71,26 @@ def verify_model(model_path: str | Path, eps: float, settings: VerifySettings, o
     generator = torch.Generator(dev).manual_seed(seed)
     rows = []
     batches = range(0, len(indices), settings.batch_size)
-    for start in progress_lines(batches, f"verify eps={eps:.4g}", unit="batches", enabled=progress):
-        idx = indices[start:start + settings.batch_size]
-        x, y = (t.to(dev) for t in stack(test_set, idx))
-        began = time.perf_counter()
-        with torch.no_grad():
-            predict = model(x).argmax(1)
-            correct = predict == y
-        adv = pgd(model, x, y, eps, settings.pgd_steps, eps / 4, norm, generator) if eps > 0 else x
-        with torch.no_grad():
-            robust = (model(adv).argmax(1) == y) & correct
-        worst = verify_batch(model, x, y, eps, certifiers, norm, generator)
-        seconds = (time.perf_counter() - began) / len(idx)
-        for k, i in enumerate(idx):
-            row = {"idx": i, "label": int(y[k]), "predict": int(predict[k]), "correct": bool(correct[k]),
-                   "pgd_correct": bool(robust[k])}
-            for name, values in worst.items():
-                row[f"margin_{name}"] = float(values[k])
-            row["time"] = round(seconds, 6)
-            rows.append(row)
+    with explain_nondeterminism(f"verification of {model_path} at eps {eps:.4g}"):
+        for start in progress_lines(batches, f"verify eps={eps:.4g}", unit="batches", enabled=progress):
+            idx = indices[start:start + settings.batch_size]
+            x, y = (t.to(dev) for t in stack(test_set, idx))
+            began = time.perf_counter()
+            with torch.no_grad():
+                predict = model(x).argmax(1)
+                correct = predict == y
+            adv = pgd(model, x, y, eps, settings.pgd_steps, eps / 4, norm, generator) if eps > 0 else x
+            with torch.no_grad():
+                robust = (model(adv).argmax(1) == y) & correct
+            worst = verify_batch(model, x, y, eps, certifiers, norm, generator)
+            seconds = (time.perf_counter() - began) / len(idx)
+            for k, i in enumerate(idx):
+                row = {"idx": i, "label": int(y[k]), "predict": int(predict[k]), "correct": bool(correct[k]),
+                       "pgd_correct": bool(robust[k])}
+                for name, values in worst.items():
+                    row[f"margin_{name}"] = float(values[k])
+                row["time"] = round(seconds, 6)
+                rows.append(row)
     frame = summarize_rows(pd.DataFrame(rows), certifiers, own)
     write_rows(frame, out_tsv, {"run": asdict(run), "eps": eps, "norm": norm, "seed": seed,
                                 "settings": asdict(settings), "own_certifiers": list(own),

@@ -23,8 +23,8 @@ from torch.utils.data import DataLoader, Subset
 
 from bench.data import load_dataset
 from bench.data.registry import stack
-from bench.io import (atomic_torch_save, describe_device, evaluated_indices, resolve_device, training_provenance,
-                      write_rows)
+from bench.device import describe_device, resolve_device
+from bench.io import atomic_torch_save, evaluated_indices, training_provenance, write_rows
 from bench.logs import progress as progress_lines
 from bench.methods import TrainContext, get_method
 from bench.selection import verified_error
@@ -126,12 +126,11 @@ def analyse_mode_connectivity(w0_path: str | Path, w1_path: str | Path, curve_lo
                               out_tsv: str | Path, curve_pt: str | Path, points: int = 11, epochs: int = 1,
                               batch_size: int = 128, lr: float = 1e-3, skip: int = 1, max_points: int | None = None,
                               seed: int = 0, data_root: str | Path = "data", download: bool = False,
-                              device: str = "auto", progress: bool = True) -> pd.DataFrame:
+                              device: str = "auto", progress: bool = True,
+                              deterministic: bool | None = None) -> pd.DataFrame:
     """Train theta_c with ``curve_loss`` (a method name) at ``eps``, save it to ``curve_pt`` and write one row per
     t in linspace(0, 1, ``points``): ``t``, ``robust_loss``, ``verified_error``, ``clean_error``."""
-    dev = resolve_device(device)
-    if dev.type == "cpu":
-        torch.use_deterministic_algorithms(True)
+    dev = resolve_device(device, deterministic)
     method = get_method(curve_loss)
     if method.family != "linf":
         raise ValueError(f"the curve is trained on a certified loss; '{curve_loss}' is a {method.family} method")

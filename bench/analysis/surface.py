@@ -20,7 +20,8 @@ import torch.nn.functional as F
 
 from bench.data import load_dataset
 from bench.data.registry import stack
-from bench.io import describe_device, evaluated_indices, resolve_device, training_provenance, write_rows
+from bench.device import describe_device, resolve_device
+from bench.io import evaluated_indices, training_provenance, write_rows
 from bench.logs import progress as progress_lines
 from bench.methods import TrainContext, get_method
 from bench.train import load_trained
@@ -64,11 +65,11 @@ def mean_losses(model, method, batches, ctx: TrainContext, seed: int) -> tuple[f
 def analyse_surface(model_path: str | Path, eps: float, out_tsv: str | Path, steps: int = 21, span: float = 1.0,
                     skip: int = 1, max_points: int | None = None, batch_size: int = 100, seed: int = 0,
                     data_root: str | Path = "data", download: bool = False, device: str = "auto",
-                    progress: bool = True) -> pd.DataFrame:
+                    progress: bool = True, deterministic: bool | None = None) -> pd.DataFrame:
     """One row per grid point (alpha, beta) in [-span, span]^2: ``robust_loss``, the model's own training
     objective at ``eps`` (l_inf), and ``clean_loss``, the cross-entropy, at theta + alpha d1 + beta d2. The
     directions are drawn from ``seed``; the model's weights are restored exactly afterwards."""
-    dev = resolve_device(device)
+    dev = resolve_device(device, deterministic)
     model, run = load_trained(model_path, dev)
     method = get_method(run.method)
     test_set = load_dataset(run.dataset, "test", data_root, download)

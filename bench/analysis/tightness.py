@@ -18,7 +18,8 @@ import torch.nn.functional as F
 from bench.bounds import BoundedNet, margin_bounds, robust_logits
 from bench.data import load_dataset
 from bench.data.registry import stack
-from bench.io import describe_device, evaluated_indices, resolve_device, training_provenance, write_rows
+from bench.device import describe_device, resolve_device
+from bench.io import evaluated_indices, training_provenance, write_rows
 from bench.train import load_trained
 
 log = logging.getLogger(__name__)
@@ -31,9 +32,10 @@ def tightness_and_loss(margins: torch.Tensor, y: torch.Tensor) -> tuple[torch.Te
 
 def analyse_tightness(model_path: str | Path, eps: float, relaxations: list[str], out_tsv: str | Path,
                       skip: int = 1, max_points: int | None = None, batch_size: int = 100, seed: int = 0,
-                      data_root: str | Path = "data", download: bool = False, device: str = "auto") -> pd.DataFrame:
+                      data_root: str | Path = "data", download: bool = False, device: str = "auto",
+                      deterministic: bool | None = None) -> pd.DataFrame:
     """One row per (test point, relaxation): ``tightness`` and ``test_loss`` at ``eps`` (l_inf)."""
-    dev = resolve_device(device)
+    dev = resolve_device(device, deterministic)
     model, run = load_trained(model_path, dev)
     test_set = load_dataset(run.dataset, "test", data_root, download)
     indices = evaluated_indices(len(test_set), skip, max_points)

@@ -12,7 +12,7 @@ import torch
 from tabulate import tabulate
 
 from bench.data import dataset_spec
-from bench.io import resolve_device
+from bench.device import resolve_device
 from bench.models import build_model
 from bench.smoothing import Smooth
 
