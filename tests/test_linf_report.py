@@ -38,7 +38,8 @@ def test_runs_at_two_training_radii_fill_their_own_rows():
             run("ibp_kappa0", "cifar10", "2/255", "2.2/255", 9, 3)]
     markdown = build_linf_table(reference_table("landscape", "tableC3_C6"), parts, runs, "smoke", "note", "abc",
                                 "landscape", {"cifar10": "digits_rgb8", "mnist": "digits"})
-    assert [line for line in markdown.splitlines() if line.startswith("## ")] == [f"## {p['title']}" for p in parts]
+    assert [line for line in markdown.splitlines() if line.startswith("## ")] == [
+        *(f"## {p['title']}" for p in parts), "## Audit"]
     same, wider = (table_lines(markdown, "| 2/255", f"| {e} ", "| IBP ") for e in ("2/255", "2.2/255"))
     # stand-ins: both numbers with the interval over the 10 points, no difference
     assert cells(same[0])[:2] == ["cifar10 → digits_rgb8", "medium → small"]
@@ -134,3 +135,18 @@ def test_the_training_line_names_augmentation_and_normalisation():
     assert "normalised" not in describe_training({**TRAINING, "normalize": True})
     assert describe_training({**TRAINING, "select_best": True}).endswith("best epoch by verified error on the test set")
     assert describe_training({**TRAINING, "select_best": True, "select_skip": 10}).endswith("every 10th test point")
+
+
+def test_the_audit_section_lists_the_papers_findings_and_an_unsound_bound_of_the_reproduction():
+    parts = table_parts("landscape", "tableC3_C6")
+    sound = run("ibp_kappa0", "cifar10", "2/255", "2/255", 8, 6)
+    unsound = run("ibp_kappa0", "cifar10", "2/255", "2.2/255", 9, 3)
+    unsound.frame["margin_ibp"] = [1.0] * 5 + [-1.0] * 5  # points 3 and 4: verified by IBP, broken by PGD
+    markdown = build_linf_table(reference_table("landscape", "tableC3_C6"), parts, [sound, unsound], "smoke", "note",
+                                "abc", "landscape", {"cifar10": "digits_rgb8", "mnist": "digits"})
+    audit = markdown[markdown.index("## Audit"):]
+    paper, ours = audit.split("Reproduction:")
+    assert "[repeated] landscape ours, cifar10 eps 16/255: standard 65.93 in table3_4 but 65.39 in tableC3" in paper
+    assert "[unsound] ibp_kappa0, cifar10 eps 2/255 (eps_train 2.2/255): 2 point(s) verified by ibp but broken by " \
+           "PGD" in ours
+    assert "[ordering]" not in ours  # 20 / 40 / 60 % errors: in order

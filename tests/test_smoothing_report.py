@@ -45,6 +45,12 @@ def test_stand_in_rows_say_what_ran_and_print_no_difference():
     row = cohen_row(markdown, "0.25")
     assert row[2:4] == ["cifar10 → digits_as_cifar10", "resnet110 → cnn_small"]
     assert row[4] == "0.75 / 1.00 [0.83, 1.00]" and "(" not in row[4]
+    paper, ours = markdown[markdown.index("## Audit"):].split("Reproduction:")
+    assert "[identical_rows] sac table2, sigma 1.0: smoothadv and macer both read" in paper
+    assert ours.strip() == "- none"
+    collapsed = measured_run(0.5, [0.3] * 20, labels, [3] * 20)  # one class for every point
+    markdown = build_smoothing_table(reference_table("sac", "table2"), [collapsed], "smoke", "note", "abc", "sac")
+    assert "- [collapsed] cohen, sigma 0.5: it predicts class 3 for 20 of 20 points" in markdown
 
 
 def test_paper_setting_rows_print_the_difference():

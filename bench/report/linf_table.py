@@ -20,7 +20,8 @@ from pathlib import Path
 import pandas as pd
 from tabulate import tabulate
 
-from bench.io import read_rows
+from bench.audit import Finding, Row, audit_section, unsound
+from bench.io import parse_eps, read_rows
 from bench.methods import METHODS
 from bench.reference import cell_setting
 from bench.report.cells import (COLLAPSED, Footnotes, Measured, as_shown, collapse_reason, describe_training,
@@ -131,6 +132,7 @@ def build_linf_table(reference: dict, parts: list[dict], runs: list[VerifiedRun]
         if len(parts) > 1:
             body += [f"## {part['title']}", ""]
         body += [*_part_rows(part, measured, used, notes), ""]
+    audit = audit_section(paper_key, reference["target"], _reproduced_rows(parts, measured), _measured_findings(runs))
     lines = [
         f"# {reference['title']}", "",
         f"Rebuilt by certbench from paper `{paper_key}`; reference numbers as printed in the paper.", "",
@@ -144,5 +146,34 @@ def build_linf_table(reference: dict, parts: list[dict], runs: list[VerifiedRun]
         "place of the paper's a.", "",
         *body,
         *notes.lines(),
+        "",
+        *audit,
     ]
     return "\n".join(lines)
+
+
+def _reproduced_rows(parts: list[dict], measured: dict) -> list[Row]:
+    """Every measured cell as a row for bench.audit, in the table's unit (collapsed models left out)."""
+    rows = []
+    for part in parts:
+        for block in part["blocks"]:
+            for method in block["values"]:
+                setting = cell_setting(block, method)
+                run = measured.get((method, block["dataset"], block["eps"], setting["eps_train"]))
+                if run is not None and not run.collapse():
+                    values = {c: as_shown(run.hits(c), part["metric"])[0] for c in part["columns"]}
+                    rows.append(Row("reproduced", part["title"], f"{block['dataset']} eps {block['eps']}", method,
+                                    part["metric"], values, (block["dataset"], setting["eps_train"]),
+                                    parse_eps(block["eps"])))
+    return rows
+
+
+def _measured_findings(runs: list[VerifiedRun]) -> list[Finding]:
+    """What only per-point results show: collapsed models, and points a bound verifies but PGD breaks."""
+    findings = []
+    for run in runs:
+        where = f"{run.method}, {run.dataset} eps {run.eps} (eps_train {run.eps_train})"
+        if run.collapse():
+            findings.append(Finding("collapsed", where, run.collapse()))
+        findings += unsound(run.frame, where)
+    return findings

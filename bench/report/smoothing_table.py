@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 from tabulate import tabulate
 
+from bench.audit import Finding, Row, audit_section
 from bench.io import read_rows
 from bench.report.cells import (COLLAPSED, NOT_CERTIFIABLE, Footnotes, Measured, collapse_reason,
                                 describe_training, format_cell, ran)
@@ -99,6 +100,12 @@ def _describe_runs(runs: list[MeasuredRun], scale: str, scale_note: str) -> list
     ]
 
 
+def reproduced_row(run: MeasuredRun, radii: list) -> Row:
+    """A run's certified accuracies as a row for bench.audit (radii it cannot certify left out)."""
+    return Row("reproduced", "reproduced", f"sigma {float(run.sigma)}", run.method, "certified accuracy",
+               {str(r): run.certified(r).value if r <= run.largest_radius() else None for r in radii})
+
+
 def _cells(run: MeasuredRun | None, paper: list, radii: list, comparable: bool, notes: Footnotes) -> list[str]:
     if run is None:
         return [format_cell(p, None) for p in paper]
@@ -134,6 +141,10 @@ def build_smoothing_table(reference: dict, runs: list[MeasuredRun], scale: str, 
             rows.append([f"{float(sigma):.2f}", label, ran(reference["dataset"], used["dataset"]),
                          ran(reference["model"], used["model"]), *_cells(run, paper, radii, comparable, notes)])
     headers = [reference["block"], "method", "dataset", "model", *(f"r={radius:g}" for radius in radii)]
+    audit = audit_section(paper_key, reference["target"], [reproduced_row(run, radii) for run in runs
+                                                           if not run.collapse()],
+                          [Finding("collapsed", f"{run.method}, sigma {float(run.sigma)}", run.collapse())
+                           for run in runs if run.collapse()])
     protocol = reference["protocol"]
     quoted = [f"- Quoted row {reference['rows'][method]}: its numbers fit n={q['n']} (largest certifiable radius "
               f"{max_radius_factor(q['n'], protocol['alpha']):.2f} x sigma) rather than the paper's n={protocol['n']} "
@@ -158,5 +169,7 @@ def build_smoothing_table(reference: dict, runs: list[MeasuredRun], scale: str, 
         tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True),
         "",
         *notes.lines(),
+        "",
+        *audit,
     ]
     return "\n".join(lines)

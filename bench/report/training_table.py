@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 from tabulate import tabulate
 
+from bench.audit import audit_section
 from bench.reference import cell_setting
 from bench.report.cells import describe_training, format_cell, ran
 
@@ -108,5 +109,6 @@ def build_training_table(reference: dict, runs: list[TrainingRun], scale: str, s
         "- Cell: paper / reproduced, and (reproduced - paper) only where the paper's dataset and model were run; "
         "`a → b`: b ran in place of the paper's a.", "",
         tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True), "",
+        *audit_section(paper_key, reference["target"], []),  # per-epoch traces: no accuracy rule applies to them
     ]
     return "\n".join(lines)
