@@ -5,7 +5,8 @@ import sys
 
 import pytest
 
-from bench.audit import (Row, audit, claims, eps, identical_rows, ordering, radius, reference_rows, repeated)
+from bench.audit import (Finding, Row, audit, claims, eps, identical_rows, ordering, radius, reference_rows,
+                         repeated)
 
 
 def linf(method="ibp", values=(10.0, 20.0, 30.0), metric="error", table="t1", eps_test=0.1, model=("m", 0.1)):
@@ -89,3 +90,16 @@ def test_the_papers_numbers_hold_the_findings_checked_by_hand():
 def test_the_command_prints_every_papers_findings():
     out = subprocess.run([sys.executable, "-m", "bench.audit"], capture_output=True, text=True, check=True).stdout
     assert "landscape: 18 finding(s)" in out and "sac: 4 finding(s)" in out and "book: 0 finding(s)" in out
+
+
+def test_unsound_counts_points_a_bound_verifies_but_pgd_breaks():
+    import pandas as pd
+
+    from bench.audit import unsound
+
+    frame = pd.DataFrame({"correct": [True, True, True, False], "pgd_correct": [True, False, False, False],
+                          "margin_ibp": [1.0, -1.0, -2.0, 3.0], "margin_crown": [1.0, 0.5, -1.0, 3.0]})
+    assert unsound(frame, "run") == [Finding("unsound", "run", "1 point(s) verified by crown but broken by PGD")]
+    frame["margin_crown"] = [1.0, -0.5, -1.0, 3.0]  # a wrong point (index 3) is never counted: it is not verified
+    assert unsound(frame, "run") == []
+
