@@ -15,7 +15,8 @@ class Ball:
     """{x' : ||x' - x|| <= eps} intersected with the data domain (pixels in [0, 1]) for l_inf.
 
     For l2 the domain is not intersected (the ball itself is bounded); interval bounds then start from
-    the box [x - eps, x + eps], which contains the l2 ball.
+    the box [x - eps, x + eps], which contains the l2 ball, and bound the first linear or convolutional layer
+    exactly by the dual norm (``bench.bounds.ibp.l2_first_layer``), keeping the box's end where it is tighter.
     """
     x: torch.Tensor
     eps: float | torch.Tensor
