@@ -28,7 +28,7 @@ from torch import nn
 from bench.bounds.ibp import ibp_margins, interval_bounds
 from bench.bounds.layers import UnsupportedLayer
 from bench.bounds.lipschitz import lipschitz_margins
-from bench.bounds.linear import backward_lower, backward_pre_bounds, bernoulli_rule, rule_slopes
+from bench.bounds.linear import MEMORY_BUDGET, backward_lower, backward_pre_bounds, bernoulli_rule, rule_slopes
 from bench.bounds.network import Ball, BoundedNet, margin_spec, worst_margin
 
 __all__ = ["BOUNDS", "Ball", "BoundedNet", "BoundSpec", "UnsupportedLayer", "margin_bounds", "margin_spec",
@@ -79,10 +79,12 @@ def _slope_rule(slope):
 
 def margin_bounds(model: nn.Module | BoundedNet, x: torch.Tensor, y: torch.Tensor, eps, bound: str | BoundSpec,
                   norm: str = "linf", num_classes: int | None = None, generator: torch.Generator | None = None,
-                  with_ibp: bool = False):
+                  with_ibp: bool = False, memory_budget: int = MEMORY_BUDGET):
     """Lower bounds (batch, classes) on z_y - z_m over the ball around ``x``; differentiable in the weights.
 
     With ``with_ibp`` also returns the IBP margins computed on the way (CROWN-IBP's beta mixing needs both).
+    ``memory_budget`` (bytes) sizes the chunks of CROWN / CAP's intermediate-layer passes; it never changes
+    the bounds.
     """
     spec_of = BOUNDS[bound] if isinstance(bound, str) else bound
     net = _prepared(model, x)
@@ -97,7 +99,7 @@ def margin_bounds(model: nn.Module | BoundedNet, x: torch.Tensor, y: torch.Tenso
     if spec_of.slope is None:
         return (ibp, ibp) if with_ibp else ibp
     if spec_of.intermediate == "backward":
-        pre = backward_pre_bounds(net, ball, _slope_rule(spec_of.slope), generator)
+        pre = backward_pre_bounds(net, ball, _slope_rule(spec_of.slope), generator, memory_budget)
     slopes = rule_slopes(net, pre, _slope_rule(spec_of.slope), generator)
     if spec_of.steps:
         slopes = optimize_slopes(net, ball, spec, y, pre, slopes, spec_of.steps, spec_of.step_size)
@@ -106,14 +108,15 @@ def margin_bounds(model: nn.Module | BoundedNet, x: torch.Tensor, y: torch.Tenso
 
 
 def relu_input_bounds(model: nn.Module | BoundedNet, x: torch.Tensor, eps, bound: str, norm: str = "linf",
-                      generator: torch.Generator | None = None) -> list[tuple[torch.Tensor, torch.Tensor]]:
+                      generator: torch.Generator | None = None,
+                      memory_budget: int = MEMORY_BUDGET) -> list[tuple[torch.Tensor, torch.Tensor]]:
     """(lower, upper) input bounds of every ReLU layer, from the intermediate bounds ``bound`` uses: intervals,
     or a backward pass per layer (CROWN, CAP). Thesis app. C.6-C.8 count ReLU states with them."""
     spec_of, net = BOUNDS[bound], _prepared(model, x)
     ball = Ball(x, eps, norm)
     pre = interval_bounds(net, ball)[0]  # also records the layer shapes a backward pass needs
     if spec_of.intermediate == "backward":
-        pre = backward_pre_bounds(net, ball, _slope_rule(spec_of.slope), generator)
+        pre = backward_pre_bounds(net, ball, _slope_rule(spec_of.slope), generator, memory_budget)
     return [pre[i] for i in net.relus]
 
 

@@ -22,7 +22,10 @@ from bench.bounds.layers import backward
 from bench.bounds.network import Ball, BoundedNet
 
 MIXING = (nn.Linear, nn.Conv2d, nn.AvgPool2d)  # affine layers that combine several inputs per output
-SPEC_CHUNK = 2048  # identity specs per backward pass when bounding intermediate layers
+MEMORY_BUDGET = 2 * 2**30  # bytes: intermediate-layer passes run in chunks of neurons sized to fit (spec_chunk)
+# Coefficient-sized tensors alive at once in a backward step (A, its +/- parts, A_in, conv temporaries): with 7,
+# exact CROWN on Medium at batch 1 (CPU, no grad) peaks at about the budget above the process's baseline.
+PASS_OVERHEAD = 7
 
 
 def concretize(A: torch.Tensor, ball: Ball) -> torch.Tensor:
@@ -101,9 +104,26 @@ def rule_slopes(net: BoundedNet, pre: dict, rule, generator=None, end: int | Non
     return {i: rule(*pre[i], generator) for i in net.relus if end is None or i < end}
 
 
-def backward_pre_bounds(net: BoundedNet, ball: Ball, rule, generator=None) -> dict:
+def spec_chunk(batch: int, shapes: list[tuple[int, ...]], element_bytes: int, budget: int) -> int:
+    """Neurons per backward pass from a layer such that the coefficients of the pass (batch x 2 chunk specs x the
+    widest layer input on the way, ``PASS_OVERHEAD`` copies) fit in ``budget`` bytes; at least one."""
+    widest = max(math.prod(shape) for shape in shapes)
+    return max(1, budget // (PASS_OVERHEAD * batch * 2 * widest * element_bytes))
+
+
+def _identity_rows(start: int, stop: int, n: int, like: torch.Tensor) -> torch.Tensor:
+    """Rows start..stop-1 of the n x n identity, without building the whole (n^2) matrix."""
+    rows = torch.zeros(stop - start, n, device=like.device, dtype=like.dtype)
+    index = torch.arange(stop - start, device=like.device)
+    rows[index, start + index] = 1
+    return rows
+
+
+def backward_pre_bounds(net: BoundedNet, ball: Ball, rule, generator=None, memory_budget: int = MEMORY_BUDGET) -> dict:
     """Input bounds of every ReLU by a backward pass from that layer (CROWN, CAP): tighter than IBP and far
-    costlier (two identity specs per neuron). ``rule`` names the lower slope used in every pass."""
+    costlier (two identity specs per neuron). ``rule`` names the lower slope used in every pass. The neurons of
+    a layer are bounded in chunks sized to ``memory_budget`` bytes (``spec_chunk``); the bounds do not depend on
+    the chunking."""
     pre = {}
     first = net.relus[0] if net.relus else None
     if first is not None and ball.norm == "linf" and sum(isinstance(l, MIXING) for l in net.layers[:first]) <= 1:
@@ -115,8 +135,9 @@ def backward_pre_bounds(net: BoundedNet, ball: Ball, rule, generator=None) -> di
         shape = net.in_shapes[i]
         n = math.prod(shape)
         lower_parts, upper_parts = [], []
-        for start in range(0, n, SPEC_CHUNK):
-            eye = torch.eye(n, device=ball.x.device, dtype=ball.x.dtype)[start:start + SPEC_CHUNK]
+        chunk = spec_chunk(ball.x.shape[0], net.in_shapes[:i + 1], ball.x.element_size(), memory_budget)
+        for start in range(0, n, chunk):
+            eye = _identity_rows(start, min(start + chunk, n), n, ball.x)
             spec = torch.cat([eye, -eye]).expand(ball.x.shape[0], -1, -1).reshape(ball.x.shape[0], -1, *shape)
             bound = backward_lower(net, spec, i, pre, slopes, ball)
             lower_parts.append(bound[:, :len(eye)])
