@@ -38,18 +38,22 @@ class VerifySettings:
     batch_size: int = 100
     skip: int = 1
     max_points: int | None = None
+    memory_mb: int | None = None  # CROWN / CAP chunk budget (bench.bounds.linear); None: its default, 2 GiB
 
     def __post_init__(self):
         object.__setattr__(self, "certifiers", tuple(self.certifiers))
 
 
-def verify_batch(model, x, y, eps, certifiers, norm, generator) -> dict[str, torch.Tensor]:
-    """Worst margin (NaN on verifier error) of each certifier for one batch."""
+def verify_batch(model, x, y, eps, certifiers, norm, generator,
+                 memory_mb: int | None = None) -> dict[str, torch.Tensor]:
+    """Worst margin (NaN on verifier error) of each certifier for one batch; ``memory_mb`` bounds the memory of
+    CROWN / CAP's intermediate passes (it never changes a bound)."""
     net, out = BoundedNet(model), {}
+    budget = {"memory_budget": memory_mb * 2**20} if memory_mb else {}
     for name in certifiers:
         try:
             with torch.no_grad():  # OURS re-enables grad for its slope step only
-                margins = margin_bounds(net, x, y, eps, name, norm, generator=generator)
+                margins = margin_bounds(net, x, y, eps, name, norm, generator=generator, **budget)
             out[name] = worst_margin(margins.detach(), y)
         except (RuntimeError, ValueError) as err:  # e.g. out of memory: flagged, and certifies nothing
             log.error("certifier %s failed on a batch: %s", name, err)
@@ -82,7 +86,7 @@ def verify_model(model_path: str | Path, eps: float, settings: VerifySettings, o
             adv = pgd(model, x, y, eps, settings.pgd_steps, eps / 4, norm, generator) if eps > 0 else x
             with torch.no_grad():
                 robust = (model(adv).argmax(1) == y) & correct
-            worst = verify_batch(model, x, y, eps, certifiers, norm, generator)
+            worst = verify_batch(model, x, y, eps, certifiers, norm, generator, settings.memory_mb)
             seconds = (time.perf_counter() - began) / len(idx)
             for k, i in enumerate(idx):
                 row = {"idx": i, "label": int(y[k]), "predict": int(predict[k]), "correct": bool(correct[k]),

@@ -32,3 +32,15 @@ def test_chunks_are_sized_to_the_budget_and_the_widest_layer_on_the_way():
 def test_identity_rows_are_the_rows_of_the_identity():
     like = torch.zeros(1)
     assert torch.equal(_identity_rows(3, 7, 10, like), torch.eye(10)[3:7])
+
+
+def test_verification_passes_its_memory_setting_to_the_bounds(monkeypatch):
+    import bench.verify
+
+    seen = []
+    monkeypatch.setattr(bench.verify, "margin_bounds",
+                        lambda *args, **kwargs: seen.append(kwargs.get("memory_budget")) or torch.zeros(2, 10))
+    model, x, y = nn.Sequential(nn.Flatten(), nn.Linear(4, 10)), torch.rand(2, 1, 2, 2), torch.tensor([0, 1])
+    bench.verify.verify_batch(model, x, y, 0.1, ("crown",), "linf", None, memory_mb=3)
+    bench.verify.verify_batch(model, x, y, 0.1, ("crown",), "linf", None)
+    assert seen == [3 * 2**20, None]

@@ -43,6 +43,7 @@ def test_shipped_config_is_valid(config, schema):
     (["scales", "smoke", "certify", "digits_as_cifar10", "alpha"], 0.9, "alpha"),
     (["device"], "tpu", "tpu"),
     (["deterministic"], "yes", "yes"),
+    (["scales", "paper", "verify", "cifar10", "memory_mb"], 0, "memory_mb"),
     (["scales", "paper", "train_linf", "cifar10", "augment"], "mixup", "mixup"),
     (["scales", "paper", "train_linf", "svhn", "per_method", "magic"], {"batch_size": 8}, "magic"),
     (["scales", "paper", "train_linf", "svhn", "per_method", "cap", "batch_sise"], 8, "batch_sise"),
