@@ -22,7 +22,7 @@ from bench.attacks import pgd
 from bench.bounds import BoundedNet, margin_bounds, worst_margin
 from bench.data import dataset_spec, load_dataset
 from bench.data.registry import stack
-from bench.device import describe_device, explain_nondeterminism, resolve_device
+from bench.device import describe_device, explain_nondeterminism, refused_as_nondeterministic, resolve_device
 from bench.io import evaluated_indices, training_provenance, write_rows
 from bench.logs import progress as progress_lines
 from bench.methods import get_method
@@ -56,6 +56,8 @@ def verify_batch(model, x, y, eps, certifiers, norm, generator,
                 margins = margin_bounds(net, x, y, eps, name, norm, generator=generator, **budget)
             out[name] = worst_margin(margins.detach(), y)
         except (RuntimeError, ValueError) as err:  # e.g. out of memory: flagged, and certifies nothing
+            if refused_as_nondeterministic(err):
+                raise  # a setting to change, not a failed bound (bench.device)
             log.error("certifier %s failed on a batch: %s", name, err)
             out[name] = torch.full((len(x),), float("nan"), device=x.device)
     return out

@@ -106,3 +106,17 @@ def test_a_resumed_cuda_run_ends_with_the_bytes_of_an_uninterrupted_one(tmp_path
     (tmp_path / "whole" / PREVIOUS).rename(resumed / CHECKPOINT)
     assert load_checkpoint(resumed / CHECKPOINT)["rng"]["cuda"] is not None
     assert train(RUN, settings, resumed, device="cuda", progress=False).read_bytes() == whole
+
+
+def test_verification_stops_on_such_an_operation_instead_of_counting_a_verifier_error(monkeypatch):
+    import bench.verify
+
+    def refusing(*args, **kwargs):
+        torch.zeros(3).put_(torch.tensor([0, 0]), torch.tensor([1.0, 2.0]))
+
+    set_deterministic(True)
+    monkeypatch.setattr(bench.verify, "margin_bounds", refusing)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 10))
+    x, y = torch.rand(2, 1, 2, 2), torch.tensor([0, 1])
+    with pytest.raises(RuntimeError, match="does not have a deterministic implementation"):
+        bench.verify.verify_batch(model, x, y, 0.1, ("crown",), "linf", None)
