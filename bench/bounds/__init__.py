@@ -13,6 +13,8 @@ unstable ReLUs in the final backward pass (thesis sec. 3.3.1, 3.3.3, app. C.3, C
   ours        ibp intermediates, one projected sign-gradient step on the slope from U[0, 1] (eq. 3.3.24)
   ours_7step  seven steps of size 0.1 (app. C.8, eq. C.8.7)
   lipschitz   clean margins minus 2 L eps, L a product of per-layer l_inf operator norms (SaC, sac sec. 4)
+  lipschitz_l2  clean margins minus sqrt(2) L eps, L a product of per-layer l2 norms   (LMT, Tsuzuku et al. 2018)
+  bcp         ball and box propagated together, margin over their intersection (BCP, thesis sec. 3.2)
   crown       backward intermediates, slope 1[u + l > 0] everywhere   (Zhang et al. 2018)
   cap         backward intermediates, slope u/(u - l) everywhere      (Wong & Kolter 2018, exact dual,
               without CAP's random projections)
@@ -25,6 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from bench.bounds.bcp import bcp_margins, global_lipschitz_margins
 from bench.bounds.ibp import ibp_margins, interval_bounds
 from bench.bounds.layers import UnsupportedLayer
 from bench.bounds.lipschitz import lipschitz_margins
@@ -37,7 +40,7 @@ __all__ = ["BOUNDS", "Ball", "BoundedNet", "BoundSpec", "UnsupportedLayer", "mar
 
 @dataclass(frozen=True)
 class BoundSpec:
-    intermediate: str = "ibp"          # "ibp", "backward", or "lipschitz" (no propagation: a global constant)
+    intermediate: str = "ibp"  # "ibp", "backward", "lipschitz" / "lipschitz_l2" (a global constant), "bcp"
     slope: str | tuple | None = None   # final lower-slope rule; None = IBP only; ("pq", p, q) = Bernoulli
     steps: int = 0                     # projected sign-gradient steps on the slope (OURS)
     step_size: float = 1.0
@@ -52,6 +55,8 @@ BOUNDS: dict[str, BoundSpec] = {
     "ours": BoundSpec(slope="uniform", steps=1, step_size=1.0),
     "ours_7step": BoundSpec(slope="uniform", steps=7, step_size=0.1),
     "lipschitz": BoundSpec(intermediate="lipschitz"),
+    "lipschitz_l2": BoundSpec(intermediate="lipschitz_l2"),
+    "bcp": BoundSpec(intermediate="bcp"),
     "crown": BoundSpec(intermediate="backward", slope="crown"),
     "cap": BoundSpec(intermediate="backward", slope="chord"),
 }
@@ -91,10 +96,15 @@ def margin_bounds(model: nn.Module | BoundedNet, x: torch.Tensor, y: torch.Tenso
     if num_classes is None:
         num_classes = net.layers[-1].out_features if isinstance(net.layers[-1], nn.Linear) else net.record(x).shape[-1]
     spec = margin_spec(y, num_classes, x.dtype)
-    if spec_of.intermediate == "lipschitz":
-        margins = lipschitz_margins(net, x, spec, eps)
-        return (margins, margins) if with_ibp else margins
     ball = Ball(x, eps, norm)
+    if spec_of.intermediate in ("lipschitz", "lipschitz_l2", "bcp"):  # sound per-layer constants
+        if spec_of.intermediate == "bcp":
+            margins = bcp_margins(net, ball, spec)
+        elif spec_of.intermediate == "lipschitz":
+            margins = lipschitz_margins(net, x, spec, eps)
+        else:
+            margins = global_lipschitz_margins(net, x, spec, _l2_radius(ball))
+        return (margins, margins) if with_ibp else margins
     ibp, pre = ibp_margins(net, ball, spec)
     if spec_of.slope is None:
         return (ibp, ibp) if with_ibp else ibp
@@ -105,6 +115,11 @@ def margin_bounds(model: nn.Module | BoundedNet, x: torch.Tensor, y: torch.Tenso
         slopes = optimize_slopes(net, ball, spec, y, pre, slopes, spec_of.steps, spec_of.step_size)
     margins = backward_lower(net, spec, len(net.layers), pre, slopes, ball)
     return (margins, ibp) if with_ibp else margins
+
+
+def _l2_radius(ball: Ball):
+    """The radius of an l2 ball containing ``ball``: eps, or sqrt(N) eps for an l_inf ball."""
+    return ball.eps if ball.norm == "l2" else ball.eps * ball.x[0].numel() ** 0.5
 
 
 def relu_input_bounds(model: nn.Module | BoundedNet, x: torch.Tensor, eps, bound: str, norm: str = "linf",

@@ -6,18 +6,21 @@ stride and zero padding, and is not the norm of its kernel reshaped to a matrix 
 shortcut, which sac sec. 2.1 points out does not bound the layer). Power iteration here alternates the layer
 (``F.conv2d``) with its adjoint (``F.conv_transpose2d``) on an input-shaped vector, as Virmaux & Scaman (2018)
 do by automatic differentiation. Each estimate ||W v|| (unit v) is a lower bound that converges to the norm,
-so these norms describe layers (sac fig. 1) and certify nothing; the certificate below uses l_inf operator
-norms, which are computed exactly. Biases do not change a Lipschitz constant and are ignored.
+so power-iteration norms describe layers (sac fig. 1) and drive training (LMT, BCP: ``power_iteration_norm``,
+one step per batch) but certify nothing. Certificates use guaranteed upper bounds: ``spectral_upper_bound``
+(exact SVD for linear layers, the circular-convolution bound for convolutions) for l2, and the exact l_inf
+operator norms of ``linf_operator_norm``. Biases do not change a Lipschitz constant and are ignored.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from bench.bounds.layers import Normalize, _shape_channel, channel_affine
+from bench.bounds.layers import Normalize, _pair, _shape_channel, channel_affine
 
 LIPSCHITZ_LAYERS = (nn.Linear, nn.Conv2d)
 
@@ -105,6 +108,95 @@ def layer_norms(model: nn.Module, input_shape: tuple[int, ...], iterations: int 
         norm = operator_norm(layer, shape, iterations=iterations, generator=generator)
         norms.append(LayerOperatorNorm(name, "conv" if isinstance(layer, nn.Conv2d) else "linear", norm))
     return norms
+
+
+def spectral_upper_bound(layer: nn.Module, input_shape: tuple[int, ...]) -> torch.Tensor:
+    """A guaranteed upper bound on the l2 operator norm of ``layer`` on inputs of ``input_shape`` (what a
+    certificate needs; power iteration only approaches the norm from below).
+
+    Linear: the exact largest singular value (SVD in float64). Conv2d: a stride-s convolution is first written
+    as a stride-1 one on the s x s polyphase components of its input (a permutation of the pixels), whose
+    kernel holds the taps that land on each component. The norm of that convolution is at most the norm of the
+    *circular* one on a grid larger by the kernel's size less one: on that grid the circular convolution of
+    the zero-embedded input is the full linear one, of which the zero-padded layer keeps some outputs (a
+    restriction). The circular norm is the largest singular value over frequencies of the kernel's 2-D DFT,
+    a c_out x (c_in s^2) matrix per frequency (Sedghi et al. 2018)."""
+    weight = layer.weight.detach().double()
+    if isinstance(layer, nn.Linear):
+        return torch.linalg.matrix_norm(weight, ord=2)
+    if not isinstance(layer, nn.Conv2d):
+        raise TypeError(f"no spectral norm bound for {type(layer).__name__}; supported: Linear, Conv2d")
+    dh, dw = layer.dilation
+    if (dh, dw) != (1, 1):  # a dilated kernel is an ordinary one with zeros between its taps
+        out_channels, in_per_group, kh, kw = weight.shape
+        dilated = weight.new_zeros(out_channels, in_per_group, dh * (kh - 1) + 1, dw * (kw - 1) + 1)
+        dilated[:, :, ::dh, ::dw] = weight
+        weight = dilated
+    norms = []
+    for group in weight.chunk(layer.groups, dim=0):  # groups act on disjoint channels: the largest block
+        kernel, grid = _polyphase(group, layer.stride, layer.padding, input_shape[-2:])
+        transfer = torch.fft.fft2(kernel, s=grid).permute(2, 3, 0, 1)  # (freq_h, freq_w, c_out, c_in s^2)
+        norms.append(torch.linalg.matrix_norm(transfer, ord=2).max())
+    return torch.stack(norms).max()
+
+
+def _polyphase(weight: torch.Tensor, stride, padding, size) -> tuple[torch.Tensor, tuple[int, int]]:
+    """The stride-1 kernel acting on the polyphase components of the input, and the circular grid its norm is
+    taken on. Output i reads input s i + a - p through tap a; with a - p = s q + r that is component r at
+    offset q, so the new kernel has one input channel per (channel, r_h, r_w) and taps over q."""
+    out_channels, in_channels, kh, kw = weight.shape
+    (sh, sw), (ph, pw) = stride, padding
+    qh = [(a - ph) // sh for a in range(kh)]
+    qw = [(a - pw) // sw for a in range(kw)]
+    kernel = weight.new_zeros(out_channels, in_channels, sh, sw, max(qh) - min(qh) + 1, max(qw) - min(qw) + 1)
+    for a in range(kh):
+        for b in range(kw):
+            kernel[:, :, (a - ph) % sh, (b - pw) % sw, qh[a] - min(qh), qw[b] - min(qw)] = weight[:, :, a, b]
+    kernel = kernel.reshape(out_channels, in_channels * sh * sw, *kernel.shape[-2:])
+    grid = (-(-size[0] // sh) + kernel.shape[-2] - 1, -(-size[1] // sw) + kernel.shape[-1] - 1)
+    return kernel, grid
+
+
+def l2_lipschitz_bound(layer: nn.Module, input_shape: tuple[int, ...], batch_stats=None) -> torch.Tensor:
+    """An upper bound on the l2 Lipschitz constant of one layer of a sequential ReLU net: ``spectral_upper_bound``
+    for linear and convolutional layers, the largest |scale| of a per-channel affine map (Normalize,
+    BatchNorm), 1 for ReLU and Flatten, and sqrt(||A||_1 ||A||_inf) for average pooling (exact without
+    overlap: 1/k for k x k windows)."""
+    if isinstance(layer, LIPSCHITZ_LAYERS):
+        return spectral_upper_bound(layer, input_shape)
+    if isinstance(layer, (Normalize, nn.modules.batchnorm._BatchNorm)):
+        return channel_affine(layer, batch_stats)[0].detach().abs().max().double()
+    if isinstance(layer, (nn.ReLU, nn.Flatten)):
+        return torch.ones((), dtype=torch.float64)
+    if isinstance(layer, nn.AvgPool2d):
+        kernel = _pair(layer.kernel_size)
+        stride = _pair(layer.stride or layer.kernel_size)
+        overlap = math.ceil(kernel[0] / stride[0]) * math.ceil(kernel[1] / stride[1])
+        return torch.tensor(math.sqrt(overlap / (kernel[0] * kernel[1])), dtype=torch.float64)
+    raise TypeError(f"no l2 Lipschitz bound for {type(layer).__name__}")
+
+
+POWER_VECTOR = "power_vector"
+
+
+def power_iteration_norm(layer: nn.Module, input_shape: tuple[int, ...], iterations: int = 1) -> torch.Tensor:
+    """The training-time estimate of a layer's l2 operator norm (thesis algorithms 2-3, as in spectral
+    normalisation): ``iterations`` power steps on W^T W from the layer's vector of the previous call, kept as a
+    non-persistent buffer (training state: the engine checkpoints it, the exported model does not hold it),
+    then ||W v|| for the unit v, differentiable in W. The first vector is Gaussian from a fixed seed, so runs
+    are reproducible without drawing from the global generator."""
+    weight = layer.weight
+    v = getattr(layer, POWER_VECTOR, None)
+    if v is None or tuple(v.shape[1:]) != tuple(input_shape):
+        generator = torch.Generator(weight.device).manual_seed(0)
+        v = torch.randn((1, *input_shape), generator=generator, device=weight.device, dtype=weight.dtype)
+        v = v / v.norm()
+    with torch.no_grad():
+        for _ in range(iterations):
+            w = _adjoint(layer, weight.detach(), _forward(layer, weight.detach(), v), v.shape)
+            v = w / w.norm().clamp_min(1e-30)
+    layer.register_buffer(POWER_VECTOR, v, persistent=False)
+    return _forward(layer, weight, v).norm()
 
 
 def linf_operator_norm(layer: nn.Module, batch_stats=None) -> torch.Tensor:
