@@ -21,7 +21,7 @@ from itertools import combinations
 from bench.io import parse_eps
 from bench.reference import cell_setting, load_paper
 
-PAPERS = ("landscape", "sac", "book")
+PAPERS = ("landscape", "sac", "book", "bcp")
 CLEAN, PGD, CERTIFIED = ("standard", "clean"), ("pgd",), ("verified", "certified")
 
 
@@ -34,7 +34,7 @@ class Row:
     table: str
     block: str
     method: str
-    metric: str  # "error", "accuracy" or "certified accuracy" (smoothing, per radius)
+    metric: str  # "error", "accuracy" (fractions), "accuracy_percent" or "certified accuracy" (smoothing, per radius)
     values: dict
     model: tuple = ()
     eps: float | None = None
@@ -63,7 +63,7 @@ def ordering(rows: list[Row]) -> list[Finding]:
     """certified <= PGD <= clean accuracy per row (for errors: verified >= PGD >= standard)."""
     findings = []
     for row in rows:
-        if row.metric not in ("error", "accuracy"):
+        if row.metric not in ("error", "accuracy", "accuracy_percent"):
             continue
         named = [cell for cell in (_column(row, CLEAN), _column(row, PGD), _column(row, CERTIFIED)) if cell]
         for (a, x), (b, y) in combinations(named, 2):  # a: the weaker test of the two

@@ -15,6 +15,21 @@ from __future__ import annotations
 import re
 
 _OPTION = re.compile(r"([a-z_]+?)(\d+(?:\.\d+)?)")
+# Methods that train against only some balls (their ``norms`` in bench.methods); the others take either.
+RESTRICTED_NORMS = {"lmt": ("l2",)}
+
+
+def protocol_norm(settings: dict) -> str:
+    """The ball a resolved protocol trains against and its runs are verified at."""
+    return settings.get("norm", "linf")
+
+
+def check_norm(method: str, norm: str) -> None:
+    """Refuse ``method`` on ``norm`` balls when it cannot train against them (LMT's certificate is l2 only)."""
+    allowed = RESTRICTED_NORMS.get(split_variant(method)[0], ("linf", "l2"))
+    if norm not in allowed:
+        raise ValueError(f"method '{method}' trains against {' or '.join(allowed)} balls only, but its protocol "
+                         f"sets norm: {norm}")
 
 
 def variant_name(method: str, **options: float) -> str:

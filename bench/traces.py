@@ -30,12 +30,17 @@ TRACE, SLOPES = "trace.csv", "relu_slopes.csv"
 
 
 def restoring_buffers(model: torch.nn.Module, evaluate: Callable[[], torch.Tensor]) -> torch.Tensor:
-    """``evaluate()`` with every buffer (BatchNorm statistics) put back afterwards."""
-    saved = [buffer.clone() for buffer in model.buffers()]
+    """``evaluate()`` with every buffer (BatchNorm statistics, power-iteration vectors) put back afterwards, and
+    any buffer it created removed."""
+    saved = {name: buffer.clone() for name, buffer in model.named_buffers()}
     value = evaluate()
     with torch.no_grad():
-        for buffer, old in zip(model.buffers(), saved):
-            buffer.copy_(old)
+        for name, buffer in list(model.named_buffers()):
+            if name in saved:
+                buffer.copy_(saved[name])
+            else:
+                module, _, attr = name.rpartition(".")
+                del model.get_submodule(module)._buffers[attr]
     return value
 
 

@@ -29,6 +29,7 @@ from bench.io import CheckpointError, atomic_torch_save, atomic_write_text, load
 from bench.logs import progress as progress_lines
 from bench.methods import TrainContext, get_method
 from bench.methods.schedules import ramp_fraction
+from bench.protocols import check_norm
 from bench.models import build_model
 from bench.selection import verified_error
 from bench.traces import SLOPES, TRACE, Tracer, restoring_buffers
@@ -74,6 +75,7 @@ class TrainSettings:
     log_target_loss: bool = False
     trace_every: int = 0
     log_lipschitz: bool = False
+    norm: str = "linf"
     options: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -82,6 +84,8 @@ class TrainSettings:
             raise ValueError(f"optimizer must be 'sgd' or 'adam', got {self.optimizer!r}")
         if self.lr_schedule not in ("step", "cosine"):
             raise ValueError(f"lr_schedule must be 'step' or 'cosine', got {self.lr_schedule!r}")
+        if self.norm not in ("linf", "l2"):
+            raise ValueError(f"norm must be 'linf' or 'l2', got {self.norm!r}")
         if self.augment not in AUGMENTATIONS:
             raise ValueError(f"unknown augmentation {self.augment!r}; known: {', '.join(AUGMENTATIONS)}")
 
@@ -115,6 +119,7 @@ def train(run: RunSpec, settings: TrainSettings, out_dir: str | Path, data_root:
 def _train(run: RunSpec, settings: TrainSettings, out_dir: Path, data_root, download: bool, dev: torch.device,
            progress: bool) -> Path:
     method, spec = get_method(run.method, settings.options), dataset_spec(run.dataset)
+    check_norm(run.method, settings.norm)
     if settings.select_best and run.eps is None:
         raise ValueError("select_best verifies at the run's training radius, but this run has no eps")
     train_set = load_dataset(run.dataset, "train", data_root, download, settings.augment)
@@ -133,6 +138,7 @@ def _train(run: RunSpec, settings: TrainSettings, out_dir: Path, data_root, down
     state = _last_readable_state(out_dir, identity, dev)
     if state is not None:
         model.load_state_dict(state["model"])
+        restore_training_buffers(model, state.get("buffers", {}))
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         start, history, traced = state["epoch"], state["history"], state.get("trace", {})
@@ -163,7 +169,7 @@ def _train(run: RunSpec, settings: TrainSettings, out_dir: Path, data_root, down
             x, y = x.to(dev, non_blocking=True), y.to(dev, non_blocking=True)
             ramp = ramp_fraction(epoch * len(loader) + batch, len(loader), settings.warmup_epochs,
                                  settings.rampup_epochs)
-            ctx = TrainContext(epoch, settings.epochs, noise, run.sigma, run.eps, ramp)
+            ctx = TrainContext(epoch, settings.epochs, noise, run.sigma, run.eps, ramp, settings.norm)
             step = epoch * len(loader) + batch
             tracing = tracer is not None and tracer.due(step)
             if tracing:  # its own stream (3), weights and buffers restored: the trained bytes do not change
@@ -209,6 +215,7 @@ def _train(run: RunSpec, settings: TrainSettings, out_dir: Path, data_root, down
         atomic_torch_save({"identity": identity, "epoch": epoch + 1, "model": model.state_dict(),
                            "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
                            "history": history, "lipschitz": norms, "rng": _rng_state(dev),
+                           "buffers": training_buffers(model),
                            **({"upper_optimizer": upper_optimizer.state_dict(),
                                "upper_scheduler": upper_scheduler.state_dict()} if upper else {}),
                            **({"trace": {"rows": tracer.rows, "slopes": tracer.slopes}}
@@ -224,6 +231,19 @@ def _train(run: RunSpec, settings: TrainSettings, out_dir: Path, data_root, down
     log.info("trained %s: %d epochs, final loss %.4f, %.0f s of training in all", out_dir, len(history),
              last.get("loss", float("nan")), sum(h["seconds"] for h in history))
     return out_dir / FINAL
+
+
+def training_buffers(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """The model's non-persistent buffers (e.g. BCP's power-iteration vectors): training state, which the
+    checkpoint keeps so that a resumed run ends with the same bytes, and the exported model does not."""
+    persistent = model.state_dict().keys()
+    return {name: buffer for name, buffer in model.named_buffers() if name not in persistent}
+
+
+def restore_training_buffers(model: torch.nn.Module, buffers: dict[str, torch.Tensor]) -> None:
+    for name, buffer in buffers.items():
+        module, _, attr = name.rpartition(".")
+        model.get_submodule(module).register_buffer(attr, buffer, persistent=False)
 
 
 def _rng_state(device: torch.device) -> dict:
@@ -295,7 +315,7 @@ def _last_readable_state(out_dir: Path, identity: dict, device: torch.device) ->
 def _select(model, method, run, settings, test_set, history, best_path, identity, generator) -> None:
     """Verify the model at the run's eps; overwrite ``best.pt`` when it beats every earlier epoch."""
     error = verified_error(model, test_set, run.eps, tuple(method.certifiers), settings.select_skip,
-                           generator=generator)
+                           norm=settings.norm, generator=generator)
     earlier = [h["verified_error"] for h in history[:-1]]
     history[-1]["verified_error"] = error
     log.info("epoch %d verified test error %.2f%%", history[-1]["epoch"], error)

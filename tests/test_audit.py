@@ -77,8 +77,8 @@ def test_a_text_claim_is_checked_against_its_cell(monkeypatch):
 
 
 def test_the_papers_numbers_hold_the_findings_checked_by_hand():
-    found = {paper: {str(f) for f in audit(reference_rows(paper), paper)} for paper in ("landscape", "sac", "book")}
-    assert found["book"] == set()
+    found = {paper: {str(f) for f in audit(reference_rows(paper), paper)} for paper in ("landscape", "sac", "book", "bcp")}
+    assert found["book"] == set() and found["bcp"] == set()
     assert "[identical_rows] sac table2, sigma 1.0: smoothadv and macer both read [0.45, 0.41, 0.38, 0.32, 0.25]" \
         in found["sac"]
     assert "[ordering] sac table1, cifar10 eps 2/255, sac_linf: pgd 0.6 < certified 0.61" in found["sac"]
@@ -89,7 +89,7 @@ def test_the_papers_numbers_hold_the_findings_checked_by_hand():
 
 def test_the_command_prints_every_papers_findings():
     out = subprocess.run([sys.executable, "-m", "bench.audit"], capture_output=True, text=True, check=True).stdout
-    assert "landscape: 18 finding(s)" in out and "sac: 4 finding(s)" in out and "book: 0 finding(s)" in out
+    assert "landscape: 18 finding(s)" in out and "sac: 4 finding(s)" in out and "book: 0 finding(s)" in out and "bcp: 0 finding(s)" in out
 
 
 def test_unsound_counts_points_a_bound_verifies_but_pgd_breaks():

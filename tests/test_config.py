@@ -104,6 +104,24 @@ def test_method_that_is_not_a_row_of_the_table_is_refused(repo, tmp_path):
     assert "not rows of that paper table" in result.stderr + result.stdout
 
 
+@pytest.mark.parametrize("methods, message", [
+    (["lmt", "bcp"], "method 'lmt' trains against l2 balls only, but its protocol sets norm: linf"),
+    (["bcp"], "bcp_table3_2_l2 is a table of l2 balls, but scales.smoke.train_linf.bcp_mnist trains bcp against "
+              "linf balls"),
+])
+def test_a_method_on_the_wrong_ball_is_refused_before_any_job(repo, tmp_path, methods, message):
+    override = tmp_path / "bad.yaml"
+    override.write_text(json.dumps({"tables": {"bcp_table3_2_l2": {"methods": methods}},
+                                    "scales": {"smoke": {"train_linf": {"bcp_cifar10": {"norm": "linf"},
+                                                                        "bcp_mnist": {"norm": "linf"}}}}}))
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(repo / "Snakefile"), "-d", str(tmp_path),
+           "-n", "tables/bcp_table3_2_l2.md", "--configfile", str(repo / "config/config.yaml"), str(override)]
+    result = subprocess.run(cmd, capture_output=True, text=True, cwd=repo)
+    assert result.returncode != 0
+    assert message in " ".join((result.stderr + result.stdout).split())
+    assert not (tmp_path / "results").exists()
+
+
 def test_an_alpha_figure_whose_chosen_alpha_is_not_trained_is_refused(repo, tmp_path):
     override = tmp_path / "bad.yaml"
     override.write_text(json.dumps({"figures": {"sac_fig1_alpha": {"alphas": [0.1, 0.5], "chosen_alpha": 0.2}}}))

@@ -43,3 +43,9 @@ def test_medium_is_4c3f_and_cnn7_has_batchnorm():
     medium, c4f3 = build_model("medium", spec), build_model("4c3f", spec)
     assert [tuple(p.shape) for p in medium.parameters()] == [tuple(p.shape) for p in c4f3.parameters()]
     assert any(isinstance(m, torch.nn.BatchNorm2d) for m in build_model("cnn7", spec).modules())
+
+
+@pytest.mark.parametrize("model, dataset, printed", [("4c3f", "mnist", 1_974_762), ("4c3f", "cifar10", 2_466_858),
+                                                     ("6c2f", "cifar10", 2_250_378)])
+def test_bcp_architectures_have_the_parameter_counts_of_thesis_table_3_2(model, dataset, printed):
+    assert count_parameters(build_model(model, dataset_spec(dataset))) == printed

@@ -14,6 +14,7 @@ THESIS = "lee_thesis_heuristic_to_certified_2021.txt"
 SHI_CODE = "Shi et al. (2021) code, shizhouxing/Fast-Certified-Robust-Training"
 SAC = "sac_shrink_and_cert_2023.txt"
 COHEN_CODE = "Cohen et al. (2019) code, locuslab/smoothing, train.py defaults"
+BCP_CODE = "Lee et al. (2020) code, sungyoon-lee/bcp, utils.argparser defaults"
 
 
 def after_ramp(warmup: int, rampup: int, epochs: int) -> tuple[int, ...]:
@@ -83,6 +84,23 @@ PROTOCOLS = [
      "To train 4C3F and ResNet-110 on CIFAR-10 using SaC, we use a batch size of 128, SGD optimizer"),
     ("train_linf", "sac_cifar10", "sac_linf", {"epochs": 100, "lr": 0.1, "lr_schedule": "cosine"}, SAC,
      "We train both networks for 100 epochs."),
+    ("train_linf", "bcp_mnist", None, {"batch_size": 50}, THESIS,
+     "we use the same batch size for both methods as 50 on MNIST and CIFAR-10"),
+    ("train_linf", "bcp_mnist", None, {"optimizer": "adam", "epochs": 60, "lr": 0.0003, "warmup_epochs": 1,
+                                       "rampup_epochs": 20, "lr_milestones": (21, 30, 40), "lr_gamma": 0.1}, THESIS,
+     "MNIST (28,28) 10 Adam $\\gamma = 0.1$ 60 0.0003 1/20 [21,30,40]"),
+    ("train_linf", "bcp_mnist", "bcp", {"options": {"iterations": 10}}, THESIS,
+     "used 10 iterations for the optimization (3.2.11) during training on MNIST"),
+    ("train_linf", "bcp_cifar10", None, {"batch_size": 50}, THESIS,
+     "we use the same batch size for both methods as 50 on MNIST and CIFAR-10"),
+    ("train_linf", "bcp_cifar10", None, {"optimizer": "adam", "lr": 0.001, "warmup_epochs": 10, "rampup_epochs": 121,
+                                         "lr_gamma": 0.5, "lr_milestones": after_ramp(10, 121, 200)}, THESIS,
+     "CIFAR-10 (3,32,32) 10 Adam $\\gamma = 0.5$ 100 0.001 10/121 every 10 epochs after 131"),
+    ("train_linf", "bcp_cifar10", None, {"epochs": 200}, BCP_CODE, "epochs=200, warmup=10, rampup=121"),
+    ("train_linf", "bcp_cifar10", "bcp", {"options": {}}, THESIS,
+     "On CIFAR-10, we found that it is enough to run a single iteration for the optimization (3.2.11)"),
+    *[("train_linf", protocol, None, {"norm": "l2"}, THESIS, "We mainly focus on ℓ_2 -perturbation sets")
+      for protocol in ("bcp_mnist", "bcp_cifar10")],
     ("train", "imagenet", "sac", {"epochs": 100, "optimizer": "sgd"}, SAC,
      "We train ResNet-50 on ImageNet using SaC for 100 epochs with a batch size of 200 per GPU, SGD optimizer"),
     ("train", "imagenet", "sac", {"lr": 0.01, "lr_schedule": "cosine", "weight_decay": 1e-4, "momentum": 0.9}, SAC,

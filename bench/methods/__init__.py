@@ -18,12 +18,14 @@ from typing import Protocol
 import torch
 from torch import nn
 
+from bench.methods.bcp import BCP
 from bench.methods.cap import CAP
 from bench.methods.cohen import Cohen
 from bench.methods.consistency import Consistency
 from bench.methods.crown_ibp import CrownIBP
 from bench.methods.ibp import IBP
 from bench.methods.improved_ibp import ImprovedIBP
+from bench.methods.lmt import LMT
 from bench.methods.macer import MACER
 from bench.methods.ours import Ours
 from bench.methods.pgd_at import PGDTraining
@@ -80,6 +82,8 @@ METHODS: dict[str, Method] = {
     **{f"crown_ibp_pq_{p:g}_{q:g}": CrownIBP(pq=(p, q)) for p, q in [(0, 0), (0, 0.25), (0, 0.5), (0.5, 1), (1, 1)]},
     # thesis fig. C.11: CROWN-IBP (beta = 1) + lambda * ReLU stability loss (Xiao et al. 2019)
     **{f"crown_ibp_rs_{lam:g}": CrownIBPStability(lam) for lam in (0.01, 10)},
+    "lmt": LMT(),  # l2 only (thesis sec. 3.2.2's baseline)
+    "bcp": BCP(),  # thesis sec. 3.2; l2 and l_inf balls
 }
 
 

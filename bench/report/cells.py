@@ -42,8 +42,9 @@ class Measured:
 
 
 def as_shown(measured: Measured, metric: str) -> tuple[float, float, float]:
-    """(value, low, high) in the table's unit: accuracy as a fraction, or error in percent."""
-    shown = measured if metric == "accuracy" else measured.complement()
+    """(value, low, high) in the table's unit: accuracy as a fraction ("accuracy"), accuracy in percent
+    ("accuracy_percent", as the thesis prints its l2 tables) or error in percent ("error")."""
+    shown = measured.complement() if metric == "error" else measured
     scale = 1.0 if metric == "accuracy" else 100.0
     low, high = shown.interval()
     return scale * shown.value, scale * low, scale * high

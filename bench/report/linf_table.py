@@ -28,6 +28,8 @@ from bench.report.cells import (COLLAPSED, Footnotes, Measured, as_shown, collap
                                 format_cell, ran)
 
 log = logging.getLogger(__name__)
+UNITS = {"error": ("error %", "errors in percent"), "accuracy": ("accuracy", "accuracies as fractions"),
+         "accuracy_percent": ("accuracy %", "accuracies in percent")}  # metric -> (column suffix, in words)
 COLUMN_OF = {"standard": "correct", "clean": "correct", "pgd": "pgd_correct", "verified": "verified_own",
              "certified": "verified_own"}
 
@@ -40,10 +42,16 @@ class VerifiedRun:
     eps_train: str
     frame: pd.DataFrame
     provenance: dict
+    paper_model: str | None = None  # the block's model: tells apart blocks of one dataset and eps (thesis T3.2)
 
     @classmethod
-    def load(cls, method: str, dataset: str, eps: str, eps_train: str, tsv: str | Path) -> "VerifiedRun":
-        return cls(method, dataset, eps, eps_train, *read_rows(tsv))
+    def load(cls, method: str, dataset: str, eps: str, eps_train: str, paper_model: str,
+             tsv: str | Path) -> "VerifiedRun":
+        return cls(method, dataset, eps, eps_train, *read_rows(tsv), paper_model)
+
+    @property
+    def key(self) -> tuple:
+        return self.method, self.dataset, self.eps, self.eps_train, self.paper_model
 
     def hits(self, column: str) -> Measured:
         """Points that are correct / PGD-robust / verified (``column`` as the paper names it, or ours)."""
@@ -51,6 +59,12 @@ class VerifiedRun:
 
     def collapse(self) -> str | None:
         return collapse_reason(self.frame["predict"], self.frame["correct"], self.provenance["num_classes"])
+
+
+def _measured_cell(measured: dict, method: str, block: dict, setting: dict) -> VerifiedRun | None:
+    """The run of one cell: keyed by the block's model too, or (for runs that carry none) without it."""
+    key = (method, block["dataset"], block["eps"], setting["eps_train"])
+    return measured.get((*key, setting["model"])) or measured.get((*key, None))
 
 
 def _describe(runs: list[VerifiedRun], scale: str, scale_note: str) -> list[str]:
@@ -103,17 +117,17 @@ def _part_rows(part: dict, measured: dict, used: dict[str, str], notes: Footnote
             if method not in block["values"]:
                 continue  # the paper prints no such row in this block
             setting = cell_setting(block, method)
-            run = measured.get((method, block["dataset"], block["eps"], setting["eps_train"]))
+            run = _measured_cell(measured, method, block, setting)
             dataset = used[block["dataset"]] if run else block["dataset"]  # a row says what ran, if anything did
             model = run.provenance["run"]["model"] if run else setting["model"]
             comparable = run is not None and dataset == block["dataset"] and model == setting["model"]
             paper = block["values"][method] or [None] * len(columns)
-            missing = "not run yet" if method in METHODS else "not run here"
+            missing = "not run yet" if method in METHODS and not block.get("quoted") else "not run here"
             rows.append([ran(block["dataset"], dataset), ran(setting["model"], model), block["eps"],
                          setting["eps_train"], label,
                          *_row_cells(run, paper, columns, metric, comparable, missing, extra, notes)])
-    unit = "error %" if metric == "error" else "accuracy"
-    headers = ["dataset", "model", "eps (l_inf)", "eps_train", "method", *(f"{c} {unit}" for c in columns),
+    unit = UNITS[metric][0]
+    headers = ["dataset", "model", f"eps ({part.get('norm', 'l_inf')})", "eps_train", "method", *(f"{c} {unit}" for c in columns),
                *(f"PGD {unit} (measured only)" for c in extra if c == "pgd"),
                f"{columns[-1]} {unit}, tightest bound", "verifier errors (counted as not verified)"]
     return [tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)]
@@ -123,9 +137,8 @@ def build_linf_table(reference: dict, parts: list[dict], runs: list[VerifiedRun]
                      commit: str, paper_key: str, used: dict[str, str]) -> str:
     """Markdown for one reference table printed as ``parts`` (itself, or its sub-tables); ``used`` maps each
     paper dataset to the dataset actually trained."""
-    measured = {(r.method, r.dataset, r.eps, r.eps_train): r for r in runs}
-    metrics = {part["metric"] for part in parts}
-    unit = "errors in percent" if metrics == {"error"} else "accuracies as fractions"
+    measured = {r.key: r for r in runs}
+    unit = " / ".join(sorted({UNITS[part["metric"]][1] for part in parts}))
     notes = Footnotes()
     body = []
     for part in parts:
@@ -159,7 +172,7 @@ def _reproduced_rows(parts: list[dict], measured: dict) -> list[Row]:
         for block in part["blocks"]:
             for method in block["values"]:
                 setting = cell_setting(block, method)
-                run = measured.get((method, block["dataset"], block["eps"], setting["eps_train"]))
+                run = _measured_cell(measured, method, block, setting)
                 if run is not None and not run.collapse():
                     values = {c: as_shown(run.hits(c), part["metric"])[0] for c in part["columns"]}
                     rows.append(Row("reproduced", part["title"], f"{block['dataset']} eps {block['eps']}", method,

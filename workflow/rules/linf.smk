@@ -20,22 +20,31 @@ def linf_used(kind, name, scale):
 
 
 def linf_runs(table):
-    """(method, paper dataset, test eps, eps_train) -> {run, dataset, model, protocol, test_eps} for every cell
-    of ``table``: each configured method in every block (of every part) that prints a row for it. ``run`` is
-    the run id, ``dataset`` and ``model`` the ones used, ``test_eps`` the test radius as a path token."""
+    """(method, paper dataset, test eps, eps_train, paper model) -> {run, dataset, model, protocol, test_eps} for
+    every cell of ``table``: each configured method in every block (of every part) that prints a row for it, but
+    quoted blocks. ``run`` is the run id, ``dataset`` and ``model`` the ones used, ``test_eps`` the test radius
+    as a path token. Refuses a method whose protocol trains against another ball than the table's."""
     ref, scale, seed = config["tables"][table]["reference"], config["scale"], config["seed"]
     cells = {}
     for part in table_parts(ref["paper"], ref["table"]):
-        for block in part["blocks"]:
+        for block in [b for b in part["blocks"] if not b.get("quoted")]:  # quoted blocks: "not run here"
             for method in [m for m in config["tables"][table]["methods"] if m in block["values"]]:
                 setting = cell_setting(block, method)
                 dataset = linf_used("datasets", block["dataset"], scale)
-                linf_settings("train_linf", setting["protocol"], table)
+                protocol = resolve_protocol(linf_settings("train_linf", setting["protocol"], table), method)
+                where = f"scales.{scale}.train_linf.{setting['protocol']}"
+                try:
+                    check_norm(method, protocol_norm(protocol))
+                except ValueError as err:
+                    raise WorkflowError(f"config: {table}: {err} ({where})")
+                if protocol_norm(protocol) != part.get("norm", "linf"):
+                    raise WorkflowError(f"config: {table} is a table of {part.get('norm', 'linf')} balls, but {where} "
+                                        f"trains {method} against {protocol_norm(protocol)} balls (set its norm)")
                 model = linf_used("models", setting["model"], scale)
                 run = LINF_RUN.format(scale=scale, dataset=dataset, model=model,
                                       method=method, eps=eps_token(setting["eps_train"]),
                                       protocol=setting["protocol"], seed=seed)
-                cells[(method, block["dataset"], block["eps"], setting["eps_train"])] = {
+                cells[(method, block["dataset"], block["eps"], setting["eps_train"], setting["model"])] = {
                     "run": run, "dataset": dataset, "model": model, "protocol": setting["protocol"],
                     "test_eps": eps_token(block["eps"])}
     return cells
@@ -69,7 +78,7 @@ def training_cells(table):
             if not run_settings.get(needed):
                 raise WorkflowError(f"config: {table} reads each run's per-epoch {needed} trace; set {needed}: "
                                     f"true in scales.{config['scale']}.train_linf.{protocol}")
-        cells[key] = (f"results/ckpt/{cell['run']}/metrics.csv", cell["model"], run_settings)
+        cells[key[:4]] = (f"results/ckpt/{cell['run']}/metrics.csv", cell["model"], run_settings)
     return cells
 
 
@@ -139,7 +148,8 @@ ruleorder: train_linf_traced > train_linf_lipschitz > train_linf
 
 
 rule verify_linf:
-    """Clean, PGD-100 and bound-verified accuracy at one test eps; one row per test point."""
+    """Clean, PGD-100 and bound-verified accuracy at one test eps, on the ball its protocol trains against (norm:
+    linf by default, or l2); one row per test point."""
     input:
         model="results/ckpt/" + LINF_RUN + "/model.pt",
         data=dataset_input,
@@ -148,6 +158,7 @@ rule verify_linf:
         provenance="results/verify/" + LINF_RUN + "/eps{test_eps}.json",
     params:
         settings=lambda w: scale_config(w.scale)["verify"][w.dataset],
+        norm=lambda w: protocol_norm(resolve_protocol(scale_config(w.scale)["train_linf"][w.protocol], w.method)),
     log:
         "logs/verify/" + LINF_RUN + "/eps{test_eps}.log",
     benchmark:

@@ -14,5 +14,5 @@ with snakemake_job(snakemake):
     torch.set_num_threads(snakemake.threads)
     w, cfg = snakemake.wildcards, snakemake.config
     verify_model(snakemake.input.model, parse_eps(w.test_eps), VerifySettings(**snakemake.params.settings),
-                 snakemake.output.rows, seed=int(w.seed), data_root=cfg["data_root"],
+                 snakemake.output.rows, norm=snakemake.params.norm, seed=int(w.seed), data_root=cfg["data_root"],
                  download=cfg["allow_download"], device=cfg["device"])
