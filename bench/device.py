@@ -89,3 +89,19 @@ def explain_nondeterminism(job: str) -> Iterator[None]:
             "seed give the same bytes. To run it with PyTorch's non-deterministic kernel instead, set "
             "'deterministic: false' in config/config.yaml (or add '--config deterministic=False' to the snakemake "
             "command); the table header then says the run was not deterministic.") from err
+
+
+def reset_peak_memory(device: torch.device) -> None:
+    """Start a new peak for ``peak_memory_mb`` (CUDA; a CPU process's peak cannot be reset)."""
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+
+
+def peak_memory_mb(device: torch.device) -> float:
+    """Peak memory in MiB: the most CUDA memory allocated since ``reset_peak_memory``, or on CPU the process's peak
+    resident set size so far (Linux's ru_maxrss, in KiB): what a training epoch or a verification needed."""
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -6,8 +6,9 @@ continues exactly as the uninterrupted run would. The checkpoint is rewritten at
 every epoch, the previous one kept beside it: a checkpoint that cannot be read is moved aside with a warning
 and training resumes from the last readable state. ``model.pt`` (weights + run metadata) is written once at
 the end. A step whose loss is not finite is skipped, logged, and counted in ``metrics.csv``
-(``skipped_steps``). With ``select_best`` the model is also verified on the test set after every epoch and
-``best.pt`` keeps the best one (thesis table 3.3 selects its checkpoint that way).
+(``skipped_steps``), beside each epoch's cost: seconds and peak memory (``bench.device.peak_memory_mb``: CUDA
+memory allocated, or the process's peak RSS on CPU). With ``select_best`` the model is also verified on the test
+set after every epoch and ``best.pt`` keeps the best one (thesis table 3.3 selects its checkpoint that way).
 """
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ from torch.utils.data import DataLoader
 from bench.bounds.lipschitz import layer_norms
 from bench.data import dataset_spec, load_dataset
 from bench.data.augment import AUGMENTATIONS
-from bench.device import describe_device, explain_nondeterminism, resolve_device
+from bench.device import (describe_device, explain_nondeterminism, peak_memory_mb, reset_peak_memory,
+                          resolve_device)
 from bench.io import CheckpointError, atomic_torch_save, atomic_write_text, load_checkpoint
 from bench.logs import progress as progress_lines
 from bench.methods import TrainContext, get_method
@@ -162,6 +164,7 @@ def _train(run: RunSpec, settings: TrainSettings, out_dir: Path, data_root, down
         probe = (torch.Generator(dev).manual_seed(epoch_seed(run.seed, epoch, stream=2))
                  if settings.log_target_loss else None)  # its own stream: logging never changes the weights
         model.train()
+        reset_peak_memory(dev)
         total, target_total, seen, skipped = 0.0, 0.0, 0, 0
         batches = progress_lines(loader, f"epoch {epoch + 1}/{settings.epochs}", unit="batch", enabled=progress,
                                  every_seconds=60)
@@ -202,7 +205,8 @@ def _train(run: RunSpec, settings: TrainSettings, out_dir: Path, data_root, down
             norms += [{"epoch": epoch + 1, **vars(norm)} for norm in layer_norms(model, spec.shape)]
         mean_loss = total / seen if seen else float("nan")
         history.append({"epoch": epoch + 1, "loss": mean_loss, "lr": lr, "eps": (run.eps or 0.0) * ramp,
-                        "seconds": round(time.perf_counter() - began, 3), "skipped_steps": skipped})
+                        "seconds": round(time.perf_counter() - began, 3), "skipped_steps": skipped,
+                        "peak_memory_mb": round(peak_memory_mb(dev), 1)})
         if probe is not None:
             history[-1]["target_loss"] = target_total / seen if seen else float("nan")
         log.info("epoch %d/%d loss %.4f lr %.4g", epoch + 1, settings.epochs, mean_loss, lr)

@@ -44,6 +44,17 @@ def test_killed_run_resumes_at_its_last_epoch_and_ends_with_the_same_bytes(tmp_p
     assert resumed.read_bytes() == uninterrupted
 
 
+def test_every_epoch_records_its_seconds_and_peak_memory(tmp_path):
+    import pandas as pd
+
+    from bench.train import METRICS
+
+    train(RUN, FAST, tmp_path, progress=False)
+    metrics = pd.read_csv(tmp_path / METRICS)
+    assert len(metrics) == FAST.epochs and (metrics["seconds"] > 0).all()
+    assert (metrics["peak_memory_mb"] > 50).all()  # at least the interpreter and torch, in MiB
+
+
 def test_checkpoint_from_other_settings_is_not_resumed(tmp_path, caplog):
     train(RUN, FAST, tmp_path, progress=False)
     with caplog.at_level(logging.INFO, logger="bench.train"):
