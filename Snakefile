@@ -18,12 +18,14 @@ include: "workflow/rules/certify.smk"
 include: "workflow/rules/tables.smk"
 include: "workflow/rules/linf.smk"
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/figures_bcp.smk"
 include: "workflow/rules/targets.smk"
 
 # Downloads (compute nodes are often offline) and aggregation (small files) run where snakemake runs.
-localrules: all, download_dataset, table_smoothing, table_linf, table_linf_training, figure_data_tightness,
-            figure_data_traces, figure_data_modeconn, figure_data_surface, figure_data_alpha, plot,
-            unknown_table, unknown_figure, unknown_name
+localrules: all, download_dataset, table_smoothing, table_linf, table_linf_training, table_cost,
+            figure_data_tightness, figure_data_traces, figure_data_modeconn, figure_data_surface, figure_data_alpha,
+            figure_data_verified_vs_eps, figure_data_lipschitz, figure_data_outer_bound, plot, unknown_table,
+            unknown_figure, unknown_name
 
 
 rule all:

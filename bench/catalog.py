@@ -53,7 +53,9 @@ def catalog(tables: dict, root: str | Path = ".", figures: dict | None = None) -
         for item in paper_map()[kind]:
             for target in item["targets"]:
                 if target in drawn:
-                    status, detail = "implemented", f"{len(figure_methods(drawn[target]))} trained models analysed"
+                    spec = drawn[target]
+                    settings = len([p for p in spec.get("panels", []) if "dataset" in p]) or 1  # panels of own runs
+                    status, detail = "implemented", f"{settings * len(figure_methods(spec))} trained models analysed"
                 elif target in configured:
                     spec = configured[target]
                     rows = table_rows(spec["reference"]["paper"], spec["reference"]["table"])

@@ -155,8 +155,8 @@ def dry_run_resources(repo, tmp_path, *args) -> dict[str, set[str]]:
     return found
 
 
-COMPUTE = {"train", "certify_smoothing", "train_linf", "verify_linf", "analyse_tightness", "analyse_mode_connectivity",
-           "analyse_surface"}
+COMPUTE = {"train", "certify_smoothing", "train_linf", "verify_linf", "analyse_tightness", "analyse_outer_bound",
+           "analyse_mode_connectivity", "analyse_surface"}
 
 
 @pytest.mark.parametrize("scale, gpu, mem_mb", [("smoke", 0, 2000), ("paper", 1, None)])

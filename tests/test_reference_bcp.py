@@ -28,3 +28,19 @@ def test_table3_2_rows_are_the_thesis_rows_in_order():
     assert [(b["dataset"], b["model"], b["eps"]) for b in ref["blocks"]] == [
         ("mnist", "4c3f", "1.58"), ("cifar10", "4c3f", "36/255"), ("cifar10", "6c2f", "36/255"),
         ("cifar10", "wrn", "36/255"), ("tinyimagenet", "8c2f", "36/255")]
+
+
+@pytest.mark.skipif(not THESIS.exists(), reason="shared/ papers not beside the checkout")
+def test_table3_1_times_and_speedups_are_the_thesis_ones():
+    lines = THESIS.read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("Table 3.1:"))
+    printed = []
+    for line in lines[start + 1:start + 12]:
+        cells = [c.strip().replace(",", "").rstrip("*") for c in line.split("\t") if c.strip()]
+        numbers = [c for c in cells if re.fullmatch(r"\d+(\.\d+)?|-", c)]
+        speedup = re.search(r"times (\d+\.\d)", line)
+        if len(numbers) in (2, 3):  # CAP, BCP and, where CAP is "-", a "-" speed-up
+            printed.append(([None if n == "-" else float(n) for n in numbers[:2]],
+                            float(speedup.group(1)) if speedup else None))
+    ref = reference_table("bcp", "table3_1")
+    assert [([b["values"]["cap"][0], b["values"]["bcp"][0]], b["speedup"]) for b in ref["blocks"]] == printed

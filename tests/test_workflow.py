@@ -12,7 +12,7 @@ import yaml
 
 TINY_LINF_TRAIN = {"epochs": 2, "batch_size": 128, "lr": 0.001, "momentum": 0.0, "weight_decay": 0.0,
                    "optimizer": "adam", "lr_step_epochs": 10, "lr_gamma": 0.5, "warmup_epochs": 0, "rampup_epochs": 1}
-COMPUTE_RULES = ("train", "certify_smoothing", "train_linf", "verify_linf", "analyse_tightness",
+COMPUTE_RULES = ("train", "certify_smoothing", "train_linf", "verify_linf", "analyse_tightness", "analyse_outer_bound",
                  "analyse_mode_connectivity", "analyse_surface")
 TINY = {"scales": {"smoke": {
     "resources": {rule: {"threads": 1} for rule in COMPUTE_RULES},  # tiny jobs: two at a time beat two threads
@@ -232,3 +232,20 @@ def test_every_figure_is_drawn_from_a_data_file_with_the_rows_it_needs(workdir):
     relu = tidy(workdir, "landscape_figC6_C8_relu")
     states, slopes = relu[relu["kind"] == "states"], relu[relu["kind"] == "slopes"]
     assert len(states) == 4 and len(slopes) == 4 * 10 and set(slopes["step"]) == set(states["step"])
+
+
+def test_the_l2_table_and_its_figures_share_their_trained_models(workdir):
+    """Thesis tables 3.1-3.2, figs. 3.3, 3.4 and B.1-B.2 (built by the slow full-DAG test): one training
+    per (method, setting), verified at the table's radius and at every eps_eval of fig. 3.4's panels; the
+    CIFAR-10 protocol logs every layer's norm per epoch, which figs. B.1-B.2 read."""
+    targets = ("tables/bcp_table3_2_l2.md", "tables/bcp_table3_1_time.md", *(f"figures/bcp_{name}.png" for name in (
+        "fig3_4_verified_vs_eps", "figB1_lipschitz", "fig3_3_tightness")))
+    output = snakemake(workdir, "-n", "-F", *targets)
+    # MNIST: 3 table runs + IBP; CIFAR-10: 8 table runs + four at 72/255 + standard training.
+    # Verified: 12 runs x 6 radii, plus the table's four 6C2F cells. Fig. 3.3: the two BCP models of the table.
+    assert scheduled_jobs(output) == {"train_linf": 4, "train_linf_lipschitz": 13, "verify_linf": 76, "table_linf": 1,
+                                      "table_cost": 1,
+                                      "figure_data_verified_vs_eps": 1, "figure_data_lipschitz": 1,
+                                      "analyse_outer_bound": 2, "figure_data_outer_bound": 1, "plot": 3}
+    assert "results/verify/smoke/digits_rgb8/small/bcp/eps72_255/bcp_cifar10/seed0/eps108_255.tsv" in output
+    assert "results/ckpt/smoke/digits_rgb8/small/standard/eps36_255/bcp_cifar10/seed0/lipschitz.csv" in output

@@ -82,6 +82,12 @@ def training_cells(table):
     return cells
 
 
+def cost_cells(table):
+    """Cell key -> (metrics.csv, the model trained, model.pt) of every run of a training-cost table."""
+    return {key: (f"results/ckpt/{cell['run']}/metrics.csv", cell["model"], f"results/ckpt/{cell['run']}/model.pt")
+            for key, cell in linf_runs(table).items()}
+
+
 def used_datasets(table):
     ref = config["tables"][table]["reference"]
     return {b["dataset"]: linf_used("datasets", b["dataset"], config["scale"])
@@ -224,3 +230,31 @@ rule table_linf_training:
         "../../envs/certbench.yaml"
     script:
         "../scripts/table_linf_training.py"
+
+
+rule table_cost:
+    """A table of training cost (thesis table 3.1: seconds per epoch, speed-up), from the runs' metrics.csv."""
+    wildcard_constraints:
+        table="|".join(tables_of("cost")) or "^$",
+    input:
+        metrics=lambda w: [metrics for metrics, _, _ in cost_cells(w.table).values()],
+        models=lambda w: [model_pt for _, _, model_pt in cost_cells(w.table).values()],
+        reference=lambda w: REPO / "bench" / "reference" / f"{config['tables'][w.table]['reference']['paper']}.yaml",
+        code=REPORT_CODE,
+    output:
+        markdown="tables/{table}.md",
+        html=report("tables/{table}.html", category="Tables", labels={"table": "{table}"},
+                    caption="../report/table.rst"),
+    params:
+        cells=lambda w: [[key[0], key[1], key[4], *value] for key, value in cost_cells(w.table).items()],
+        reference=lambda w: config["tables"][w.table]["reference"],
+        used=lambda w: used_datasets(w.table),
+        scale=config["scale"],
+        note=lambda w: scale_config(config["scale"])["note"],
+        repo=str(REPO),
+    log:
+        "logs/tables/{table}.log",
+    conda:
+        "../../envs/certbench.yaml"
+    script:
+        "../scripts/table_cost.py"
