@@ -1,7 +1,8 @@
 """The plain ReLU conv nets of the certified-training papers (sequential, so ``bench.bounds`` applies).
 
 - Small, Small*, Medium, Large, Large*: thesis app. C.1 (Gowal et al. 2018's models and two variants).
-- 4C3F, 6C2F: thesis app. B.3.3, written C(channels, kernel, stride, padding) there.
+- 4C3F, 6C2F, 8C2F: thesis app. B.3.3, written C(channels, kernel, stride, padding) there (8C2F, the Tiny
+  ImageNet net, leaves its three strided convolutions unpadded: a fourth entry gives a convolution's padding).
 - CNN-7: the seven-layer CNN with BatchNorm of Shi et al. (2021), used by book table 14.1.
 The thesis gives no padding for app. C.1; we pad every convolution by 1, the convention 4C3F states.
 """
@@ -10,8 +11,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-# (out_channels, kernel, stride) per convolution, then the hidden widths of the linear layers.
-ARCHITECTURES: dict[str, tuple[list[tuple[int, int, int]], list[int]]] = {
+# (out_channels, kernel, stride[, padding: 1 unless given]) per convolution, then the hidden linear widths.
+ARCHITECTURES: dict[str, tuple[list[tuple[int, ...]], list[int]]] = {
     "small": ([(16, 4, 2), (32, 4, 1)], [100]),
     "small_star": ([(16, 4, 2), (32, 4, 2)], [100]),
     "small_bn": ([(16, 4, 2), (32, 4, 1)], [100]),  # Small with BatchNorm: the smoke stand-in for CNN-7
@@ -20,6 +21,8 @@ ARCHITECTURES: dict[str, tuple[list[tuple[int, int, int]], list[int]]] = {
     "large_star": ([(64, 3, 1), (128, 3, 2), (128, 3, 1), (128, 3, 1)], [512]),
     "4c3f": ([(32, 3, 1), (32, 4, 2), (64, 3, 1), (64, 4, 2)], [512, 512]),
     "6c2f": ([(32, 3, 1), (32, 3, 1), (32, 4, 2), (64, 3, 1), (64, 3, 1), (64, 4, 2)], [512]),
+    "8c2f": ([(64, 3, 1), (64, 3, 1), (64, 4, 2, 0), (128, 3, 1), (128, 3, 1), (128, 4, 2, 0), (256, 3, 1),
+              (256, 4, 2, 0)], [256]),
     "cnn7": ([(64, 3, 1), (64, 3, 1), (128, 3, 2), (128, 3, 1), (128, 3, 1)], [512]),
 }
 WITH_BATCHNORM = {"cnn7", "small_bn"}
@@ -29,8 +32,8 @@ def conv_relu_net(name: str, shape: tuple[int, int, int], num_classes: int) -> n
     convs, hidden = ARCHITECTURES[name]
     batchnorm = name in WITH_BATCHNORM
     layers, channels = [], shape[0]
-    for out, kernel, stride in convs:
-        layers += [nn.Conv2d(channels, out, kernel, stride, padding=1)]
+    for out, kernel, stride, *padding in convs:
+        layers += [nn.Conv2d(channels, out, kernel, stride, padding=padding[0] if padding else 1)]
         layers += [nn.BatchNorm2d(out)] if batchnorm else []
         layers += [nn.ReLU()]
         channels = out
