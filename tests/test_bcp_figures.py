@@ -34,13 +34,13 @@ def test_a_file_verified_at_another_radius_is_refused(tmp_path):
         verified_vs_eps([("b", "bcp", "36/255", "36/255")], [path])
 
 
-def test_the_figure_draws_one_panel_per_setting(tmp_path):
+def test_the_figure_draws_one_panel_per_setting_three_to_a_row(tmp_path):
     import matplotlib.pyplot as plt
 
     from bench.figures import bcp_fig3_4_verified_vs_eps as figure
 
     cells, paths = [], []
-    for panel, target in (("a", "1.58"), ("b", "36/255")):
+    for panel, target in (("a", "1.58"), ("b", "36/255"), ("c", "72/255"), ("d", "2")):
         for method in ("cap", "lmt", "ibp", "bcp"):
             for k, eps in enumerate(("0", target, "2")):
                 cells.append((panel, method, target, eps))
@@ -53,7 +53,8 @@ def test_the_figure_draws_one_panel_per_setting(tmp_path):
         figure.draw(tmp_path / "fig.tsv", tmp_path / "fig.png")
     finally:
         figure.style.save = original
-    assert [ax.get_title() for ax in drawn[0].axes] == ["a", "b"]
+    assert [ax.get_title() for ax in drawn[0].axes if ax.get_visible()] == ["a", "b", "c", "d"]
+    assert len(drawn[0].axes) == 6  # two rows of three, the last two left empty
     assert len(drawn[0].axes[0].get_lines()) == 4 * 2 + 1  # own and tightest per method, the eps_target line
     assert (tmp_path / "fig.png").stat().st_size > 10_000 and (tmp_path / "fig.pdf").stat().st_size > 1_000
     plt.close("all")

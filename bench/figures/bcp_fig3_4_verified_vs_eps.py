@@ -1,6 +1,7 @@
-"""Thesis fig. 3.4 (and B.3): verified accuracy of CAP, LMT, IBP and BCP against the l2 evaluation radius, one
-panel per training setting, the training radius eps_target marked by a vertical line. Dotted: the tightest
-bound the suite computed on the same models (each method's own certificate is solid, as the thesis plots)."""
+"""Thesis figs. 3.4 and B.3: verified accuracy of CAP, LMT, IBP and BCP against the l2 evaluation radius, one
+panel per training setting (fig. 3.4's three, then B.3's), the training radius eps_target marked by a vertical
+line. Dotted: the tightest bound the suite computed on the same models (each method's own certificate is solid,
+as the thesis plots)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,15 +12,21 @@ from matplotlib.lines import Line2D
 
 from bench.figures import style
 
+PER_ROW = 3  # panels per row: fig. 3.4's three, then fig. B.3's below
+
 
 def draw(data: str | Path, out_png: str | Path, eps_label: str = "") -> None:
     """``data``: tidy TSV of ``bench.analysis.verified_vs_eps.verified_vs_eps``."""
     style.apply()
     frame = pd.read_csv(data, sep="\t")
     panels = list(dict.fromkeys(frame["panel"]))
-    figure, axes = plt.subplots(1, len(panels), figsize=(min(style.FULL_WIDTH, 2.4 * len(panels)), 2.4),
+    columns = min(len(panels), PER_ROW)
+    grid_rows = -(-len(panels) // columns)
+    figure, axes = plt.subplots(grid_rows, columns, figsize=(min(style.FULL_WIDTH, 2.4 * columns), 2.4 * grid_rows),
                                 squeeze=False, sharey=True)
-    for ax, panel in zip(axes[0], panels):
+    for ax in axes.flat[len(panels):]:
+        ax.set_visible(False)
+    for ax, panel in zip(axes.flat, panels):
         rows = frame[frame["panel"] == panel]
         for method, curve in rows.groupby("method", sort=False):
             curve = curve.sort_values("eps_eval")
@@ -31,7 +38,8 @@ def draw(data: str | Path, out_png: str | Path, eps_label: str = "") -> None:
         ax.set_title(panel, fontsize="small")
         ax.set_xlabel(r"$\epsilon_{eval}$ ($\ell_2$)")
         ax.set_ylim(0, 100)
-    axes[0][0].set_ylabel("verified accuracy (%)")
+    for row in axes:
+        row[0].set_ylabel("verified accuracy (%)")
     handles, labels = axes[0][0].get_legend_handles_labels()
     handles.append(Line2D([], [], color="0.3", linestyle=":", linewidth=0.9))
     labels.append("tightest bound of the suite")
