@@ -41,7 +41,7 @@ def sound_norm(net: BoundedNet) -> LayerNorm:
     return lambda i, layer, shape: l2_lipschitz_bound(layer, shape, net.batch_stats.get(i))
 
 
-def _row_norms(layer: nn.Module, in_shape: tuple, batch_stats) -> torch.Tensor | float:
+def _row_norms(layer: nn.Module, in_shape: tuple, batch_stats) -> torch.Tensor | float | None:
     """||W_i,:||_2 of every output i of an affine layer (eq. 3.2.6): a conv's row holds the taps inside the
     image, so its squared norm is conv2d(1, W^2) at that output."""
     if isinstance(layer, nn.Linear):
