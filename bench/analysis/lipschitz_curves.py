@@ -21,7 +21,7 @@ def lipschitz_curves(methods: list[str], lipschitz: list[str | Path], warmup_epo
     for method, path in zip(methods, lipschitz, strict=True):
         norms = read_norms(path)
         layers = norms.assign(quantity="layer", value=norms["norm"])[["epoch", "quantity", "layer", "value"]]
-        last = norms["layer"].iloc[-1] if len(norms) else None
+        last = norms["layer"].iloc[-1]  # read_norms refuses an empty log
         products = [pd.DataFrame({"epoch": group.index, "quantity": name, "layer": "", "value": group.values})
                     for name, group in (("network", norms.groupby("epoch")["norm"].prod()),
                                         ("penultimate", norms[norms["layer"] != last].groupby("epoch")["norm"].prod()))]

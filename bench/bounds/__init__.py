@@ -103,7 +103,7 @@ def margin_bounds(model: nn.Module | BoundedNet, x: torch.Tensor, y: torch.Tenso
         elif spec_of.intermediate == "lipschitz":
             margins = lipschitz_margins(net, x, spec, eps)
         else:
-            margins = global_lipschitz_margins(net, x, spec, _l2_radius(ball))
+            margins = global_lipschitz_margins(net, x, spec, ball.l2_radius())
         return (margins, margins) if with_ibp else margins
     ibp, pre = ibp_margins(net, ball, spec)
     if spec_of.slope is None:
@@ -115,11 +115,6 @@ def margin_bounds(model: nn.Module | BoundedNet, x: torch.Tensor, y: torch.Tenso
         slopes = optimize_slopes(net, ball, spec, y, pre, slopes, spec_of.steps, spec_of.step_size)
     margins = backward_lower(net, spec, len(net.layers), pre, slopes, ball)
     return (margins, ibp) if with_ibp else margins
-
-
-def _l2_radius(ball: Ball):
-    """The radius of an l2 ball containing ``ball``: eps, or sqrt(N) eps for an l_inf ball."""
-    return ball.eps if ball.norm == "l2" else ball.eps * ball.x[0].numel() ** 0.5
 
 
 def relu_input_bounds(model: nn.Module | BoundedNet, x: torch.Tensor, eps, bound: str, norm: str = "linf",

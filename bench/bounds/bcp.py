@@ -69,10 +69,8 @@ def ball_and_box(net: BoundedNet, ball: Ball, layer_norm: LayerNorm):
 
     Returns (z, rho, lower, upper): the penultimate clean activations, the ball radius per point, and the box."""
     x = ball.x
-    eps = torch.as_tensor(ball.eps, dtype=x.dtype, device=x.device)
-    eps = eps.expand(len(x)) if eps.dim() == 0 else eps
-    dims = math.prod(x.shape[1:])
-    rho = eps if ball.norm == "l2" else eps * math.sqrt(dims)
+    rho = torch.as_tensor(ball.l2_radius(), dtype=x.dtype, device=x.device)
+    rho = rho.expand(len(x)) if rho.dim() == 0 else rho
     lower, upper = ball.box()
     z = x
     first = _first_mixing(net) if ball.norm == "l2" else None

@@ -33,6 +33,11 @@ class Ball:
             lower, upper = lower.clamp(*self.domain), upper.clamp(*self.domain)
         return lower, upper
 
+    def l2_radius(self):
+        """The radius of the l2 ball around x containing this ball: eps, or sqrt(N) eps for an l_inf ball of N
+        inputs (BCP's "extension to l_p-norm", thesis sec. 3.2.1)."""
+        return self.eps if self.norm == "l2" else self.eps * self.x[0].numel() ** 0.5
+
 
 def is_training_batchnorm(layer: nn.Module) -> bool:
     """BatchNorm in training mode: it normalises with the batch's statistics and updates its running ones."""

@@ -127,7 +127,8 @@ def _part_rows(part: dict, measured: dict, used: dict[str, str], notes: Footnote
                          setting["eps_train"], label,
                          *_row_cells(run, paper, columns, metric, comparable, missing, extra, notes)])
     unit = UNITS[metric][0]
-    headers = ["dataset", "model", f"eps ({part.get('norm', 'l_inf')})", "eps_train", "method", *(f"{c} {unit}" for c in columns),
+    headers = ["dataset", "model", f"eps ({part.get('norm', 'l_inf')})", "eps_train", "method",
+               *(f"{c} {unit}" for c in columns),
                *(f"PGD {unit} (measured only)" for c in extra if c == "pgd"),
                f"{columns[-1]} {unit}, tightest bound", "verifier errors (counted as not verified)"]
     return [tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)]
