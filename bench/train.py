@@ -33,7 +33,7 @@ from bench.methods import TrainContext, get_method
 from bench.methods.schedules import ramp_fraction
 from bench.protocols import check_norm
 from bench.models import build_model
-from bench.selection import verified_error
+from bench.selection import own_certifiers, test_metrics
 from bench.traces import SLOPES, TRACE, Tracer, restoring_buffers
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,8 @@ class TrainSettings:
     in front of the model (pixel-space eps either way). Certified training adds the eps schedule:
     ``warmup_epochs`` at eps = 0, then ``rampup_epochs`` of linear ramp-up. ``grad_clip`` bounds the
     gradient's l2 norm (Shi et al. 2021 clip at 10); ``select_best`` verifies every ``select_skip``-th test
-    point after each epoch with the method's own bounds and keeps the best model; ``log_target_loss`` also
+    point after each epoch with the method's own bounds and keeps the best model; ``log_test_metrics`` logs
+    clean and certified accuracy and loss on those points after each epoch (duet figs. 2-3); ``log_target_loss`` also
     logs the method's objective at the target eps (``target_loss`` in metrics.csv, thesis fig. 3.8 top);
     ``trace_every`` = k > 0 traces every k-th step (``bench.traces``: loss variation, gradient distance, ReLU
     states) into trace.csv and relu_slopes.csv; ``log_lipschitz`` writes the l2 operator norm of every linear
@@ -75,6 +76,7 @@ class TrainSettings:
     select_best: bool = False
     select_skip: int = 1
     log_target_loss: bool = False
+    log_test_metrics: bool = False
     trace_every: int = 0
     log_lipschitz: bool = False
     norm: str = "linf"
@@ -122,15 +124,17 @@ def _train(run: RunSpec, settings: TrainSettings, out_dir: Path, data_root, down
            progress: bool) -> Path:
     method, spec = get_method(run.method, settings.options), dataset_spec(run.dataset)
     check_norm(run.method, settings.norm)
-    if settings.select_best and run.eps is None:
-        raise ValueError("select_best verifies at the run's training radius, but this run has no eps")
+    evaluates = settings.select_best or settings.log_test_metrics
+    if evaluates and run.eps is None:
+        raise ValueError("select_best and log_test_metrics verify at the run's training radius, but this run has "
+                         "no eps")
     train_set = load_dataset(run.dataset, "train", data_root, download, settings.augment)
 
     torch.manual_seed(run.seed)
     model = build_model(run.model, spec, settings.normalize).to(dev)
     if hasattr(method, "initialize"):  # e.g. the IBP initialization of Shi et al. (2021)
         method.initialize(model)
-    test_set = load_dataset(run.dataset, "test", data_root, download) if settings.select_best else None
+    test_set = load_dataset(run.dataset, "test", data_root, download) if evaluates else None
     # a bi-level method (SaC) trains some parameters (its masks) with its own optimizer, on a second batch
     upper = list(method.upper_parameters(model)) if hasattr(method, "upper_parameters") else []
     optimizer, scheduler = make_optimizer(model, settings, exclude=upper)
@@ -317,9 +321,15 @@ def _last_readable_state(out_dir: Path, identity: dict, device: torch.device) ->
 
 
 def _select(model, method, run, settings, test_set, history, best_path, identity, generator) -> None:
-    """Verify the model at the run's eps; overwrite ``best.pt`` when it beats every earlier epoch."""
-    error = verified_error(model, test_set, run.eps, tuple(method.certifiers), settings.select_skip,
+    """Verify the model at the run's eps: log the test metrics (``log_test_metrics``), and overwrite
+    ``best.pt`` when it beats every earlier epoch (``select_best``)."""
+    metrics = test_metrics(model, test_set, run.eps, own_certifiers(method, settings.norm), settings.select_skip,
                            norm=settings.norm, generator=generator)
+    if settings.log_test_metrics:
+        history[-1].update(metrics)
+    if not settings.select_best:
+        return
+    error = 100.0 - metrics["verified_accuracy"]
     earlier = [h["verified_error"] for h in history[:-1]]
     history[-1]["verified_error"] = error
     log.info("epoch %d verified test error %.2f%%", history[-1]["epoch"], error)

@@ -76,21 +76,36 @@ def test_smoothing_method_requires_sigma(tmp_path):
 
 def test_select_best_keeps_the_checkpoint_with_the_lowest_verified_test_error(tmp_path):
     import pandas as pd
+    import torch
+    import torch.nn.functional as F
 
     from bench.data import load_dataset
+    from bench.data.registry import stack
     from bench.selection import verified_error
     from bench.train import BEST, METRICS
 
     settings = TrainSettings(epochs=4, batch_size=64, lr=1e-3, momentum=0.0, weight_decay=0.0, lr_step_epochs=10,
-                             lr_gamma=0.5, optimizer="adam", rampup_epochs=2, select_best=True, select_skip=3)
+                             lr_gamma=0.5, optimizer="adam", rampup_epochs=2, select_best=True, select_skip=3,
+                             log_test_metrics=True)
     run = RunSpec("digits", "small", "ibp", seed=0, eps=0.05)
     train(run, settings, tmp_path, progress=False)
     history = pd.read_csv(tmp_path / METRICS)
     best = load_checkpoint(tmp_path / BEST)["meta"]
     assert best["verified_error"] == history["verified_error"].min()
     assert best["epoch"] == history.loc[history["verified_error"].idxmin(), "epoch"]
+    test_set = load_dataset("digits", "test")
     model, _ = load_trained(tmp_path / BEST)
-    assert verified_error(model, load_dataset("digits", "test"), 0.05, ("ibp",), skip=3) == best["verified_error"]
+    assert verified_error(model, test_set, 0.05, ("ibp",), skip=3) == best["verified_error"]
+    # log_test_metrics: the same points' clean and certified accuracy and loss after every epoch (duet figs. 2-3)
+    assert ((history["verified_accuracy"] - (100 - history["verified_error"])).abs() < 1e-9).all()
+    final, _ = load_trained(tmp_path / FINAL)
+    x, y = stack(test_set, list(range(0, len(test_set), 3)))
+    with torch.no_grad():
+        logits = final(x)
+    last = history.iloc[-1]
+    assert last["clean_accuracy"] == pytest.approx(100 * float((logits.argmax(1) == y).float().mean()))
+    assert last["clean_loss"] == pytest.approx(float(F.cross_entropy(logits, y)), rel=1e-5)
+    assert last["certified_loss"] >= last["clean_loss"] and history["verified_accuracy"].iloc[-1] > 0
 
 
 def test_steps_with_a_non_finite_loss_are_skipped_and_counted(tmp_path, monkeypatch, caplog):
