@@ -23,6 +23,7 @@ from bench.methods.cap import CAP
 from bench.methods.cohen import Cohen
 from bench.methods.consistency import Consistency
 from bench.methods.crown_ibp import CrownIBP
+from bench.methods.duet import Duet
 from bench.methods.ibp import IBP
 from bench.methods.improved_ibp import ImprovedIBP
 from bench.methods.lmt import LMT
@@ -84,6 +85,7 @@ METHODS: dict[str, Method] = {
     **{f"crown_ibp_rs_{lam:g}": CrownIBPStability(lam) for lam in (0.01, 10)},
     "lmt": LMT(),  # l2 only (thesis sec. 3.2.2's baseline)
     "bcp": BCP(),  # thesis sec. 3.2; l2 and l_inf balls
+    "duet": Duet(),  # BCP + rotation similarity to a vanilla guide model (duet Algorithm 1)
 }
 
 

@@ -26,15 +26,19 @@ class BCP:
     certifiers = ("bcp",)
 
     def loss(self, model, x, y, ctx):
-        require_eps("bcp", ctx)
-        logits = model(x)
+        net = BoundedNet(model)
+        return self.bcp_loss(net, x, y, ctx, model(x), power_norm(net, self.power_iterations))
+
+    def bcp_loss(self, net, x, y, ctx, logits, layer_norm):
+        """Eq. 3.2.13 at this step's eps and lambda, from the clean ``logits`` and training-time per-layer
+        constants ``layer_norm``."""
+        require_eps(type(self).__name__.lower(), ctx)
         eps_t, lam_t = scheduled_eps(ctx), interpolate(self.lam, ctx.ramp)
         natural = F.cross_entropy(logits, y)
         if eps_t == 0 or lam_t == 0:
             return natural
-        net = BoundedNet(model)
         if net.needs_record():
             net.record(x)
         margins = bcp_margins(net, Ball(x, eps_t, ctx.norm), margin_spec(y, logits.shape[-1], x.dtype),
-                              power_norm(net, self.power_iterations), self.iterations)
+                              layer_norm, self.iterations)
         return (1 - lam_t) * natural + lam_t * F.cross_entropy(robust_logits(margins), y)
