@@ -122,6 +122,19 @@ def test_a_method_on_the_wrong_ball_is_refused_before_any_job(repo, tmp_path, me
     assert not (tmp_path / "results").exists()
 
 
+def test_a_missing_guide_model_is_refused_before_any_job_naming_it(repo, tmp_path):
+    override = tmp_path / "bad.yaml"
+    override.write_text(json.dumps({"scales": {"smoke": {"train_linf": {"duet_cifar10": {"per_method": {"duet": {
+        "options": {"guide": "data/vanilla_6c2f.pt"}}}}}}}}))
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(repo / "Snakefile"), "-d", str(tmp_path),
+           "-n", "tables/duet_table2.md", "--configfile", str(repo / "config/config.yaml"), str(override)]
+    result = subprocess.run(cmd, capture_output=True, text=True, cwd=repo)
+    assert result.returncode != 0
+    assert ("duet's guide model data/vanilla_6c2f.pt (scales.smoke.train_linf.duet_cifar10.per_method.duet.options."
+            "guide) does not exist") in " ".join((result.stderr + result.stdout).split())
+    assert not (tmp_path / "results").exists()
+
+
 def test_an_alpha_figure_whose_chosen_alpha_is_not_trained_is_refused(repo, tmp_path):
     override = tmp_path / "bad.yaml"
     override.write_text(json.dumps({"figures": {"sac_fig1_alpha": {"alphas": [0.1, 0.5], "chosen_alpha": 0.2}}}))
@@ -156,7 +169,7 @@ def dry_run_resources(repo, tmp_path, *args) -> dict[str, set[str]]:
 
 
 COMPUTE = {"train", "certify_smoothing", "train_linf", "verify_linf", "analyse_tightness", "analyse_outer_bound",
-           "analyse_mode_connectivity", "analyse_surface"}
+           "analyse_rotation", "analyse_mode_connectivity", "analyse_surface"}
 
 
 @pytest.mark.parametrize("scale, gpu, mem_mb", [("smoke", 0, 2000), ("paper", 1, None)])

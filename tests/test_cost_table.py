@@ -27,7 +27,17 @@ def test_seconds_are_the_median_of_the_certified_epochs_and_the_speedup_their_ra
     cap = table_row(markdown, "4c3f → small", "CAP")
     assert cap[:5] == ["cifar10 → digits_rgb8", "4c3f → small", "CAP (Wong et al., 2018)", "645", "10.00"]
     bcp = table_row(markdown, "4c3f → small", "BCP")
-    assert bcp[3:] == ["53.0", "1.00", "12.2", "10.0", "300"]  # paper x12.2; measured 10 / 1; peak of epochs 2-3
+    assert bcp[3:] == ["53.0", "1.00", "12.2", "10.0", "0.29"]  # paper x12.2; measured 10 / 1; peak of epochs 2-3
     assert table_row(markdown, "6c2f", "BCP")[4:7] == ["not run yet", "24.2", "not run yet"]
     assert table_row(markdown, "8c2f", "BCP")[3:7] == ["3268", "not run here", "-", "not run here"]
     assert "never subtracted" in markdown and "cpu, torch 2.x" in markdown
+
+
+def test_a_table_with_the_papers_memory_shows_it_beside_the_measured_peak_and_no_speedup():
+    runs = [cost_run("bcp", "cifar10", "6c2f", [2.0, 4.0]), cost_run("duet", "cifar10", "6c2f", [3.0, 3.0])]
+    markdown = build_cost_table(reference_table("duet", "table3"), runs, "smoke", "note", "abc", "duet",
+                                {"cifar10": "digits_rgb8"})
+    assert "speed-up" not in markdown and "paper memory (GB)" in markdown
+    assert table_row(markdown, "Duet")[3:] == ["38.5", "3.00", "5.1", "0.29"]
+    assert table_row(markdown, "LocalBCP")[3:] == ["67.8", "not run here", "40.3", "not run here"]
+    assert table_row(markdown, "LMT")[3:] == ["569", "not run yet", "8", "not run yet"]

@@ -15,6 +15,7 @@ SHI_CODE = "Shi et al. (2021) code, shizhouxing/Fast-Certified-Robust-Training"
 SAC = "sac_shrink_and_cert_2023.txt"
 COHEN_CODE = "Cohen et al. (2019) code, locuslab/smoothing, train.py defaults"
 BCP_CODE = "Lee et al. (2020) code, sungyoon-lee/bcp, utils.argparser defaults"
+DUET = "duet_vanilla_model_guide.txt"
 
 
 def after_ramp(warmup: int, rampup: int, epochs: int) -> tuple[int, ...]:
@@ -101,6 +102,7 @@ PROTOCOLS = [
      "On CIFAR-10, we found that it is enough to run a single iteration for the optimization (3.2.11)"),
     *[("train_linf", protocol, None, {"norm": "l2"}, THESIS, "We mainly focus on ℓ_2 -perturbation sets")
       for protocol in ("bcp_mnist", "bcp_cifar10")],
+    ("train_linf", "duet_cifar10", None, {"norm": "l2"}, DUET, "The $l_2$ -norm-based perturbation radius used is 36/255"),
     ("train", "imagenet", "sac", {"epochs": 100, "optimizer": "sgd"}, SAC,
      "We train ResNet-50 on ImageNet using SaC for 100 epochs with a batch size of 200 per GPU, SGD optimizer"),
     ("train", "imagenet", "sac", {"lr": 0.01, "lr_schedule": "cosine", "weight_decay": 1e-4, "momentum": 0.9}, SAC,
@@ -119,9 +121,17 @@ def test_paper_protocols_say_what_their_source_says(paper_protocols, section, pr
                                                     quote):
     settings = TrainSettings(**resolve_protocol(paper_protocols[section][protocol], method or "ibp"))
     assert {key: getattr(settings, key) for key in expected} == expected
-    if source in (THESIS, SAC) and (SHARED / "papers" / source).exists():
+    if source in (THESIS, SAC, DUET) and (SHARED / "papers" / source).exists():
         text = " ".join((SHARED / "papers" / source).read_text().split())
         assert " ".join(quote.split()) in text, f"quote not found in {source}"
+
+
+def test_duet_trains_like_the_bcp_baseline_it_is_compared_with(paper_protocols):
+    """duet sec. 5 names no protocol: Duet's is BCP's CIFAR-10 one, with per-epoch test curves instead of the
+    Lipschitz log, so Table 2's rows differ only in the method."""
+    logging = ("log_lipschitz", "log_test_metrics", "select_skip", "per_method")
+    bcp, duet = (paper_protocols["train_linf"][name] for name in ("bcp_cifar10", "duet_cifar10"))
+    assert {k: v for k, v in bcp.items() if k not in logging} == {k: v for k, v in duet.items() if k not in logging}
 
 
 def test_svhn_normalisation_constants_are_the_thesis_ones():

@@ -13,7 +13,7 @@ import yaml
 TINY_LINF_TRAIN = {"epochs": 2, "batch_size": 128, "lr": 0.001, "momentum": 0.0, "weight_decay": 0.0,
                    "optimizer": "adam", "lr_step_epochs": 10, "lr_gamma": 0.5, "warmup_epochs": 0, "rampup_epochs": 1}
 COMPUTE_RULES = ("train", "certify_smoothing", "train_linf", "verify_linf", "analyse_tightness", "analyse_outer_bound",
-                 "analyse_mode_connectivity", "analyse_surface")
+                 "analyse_rotation", "analyse_mode_connectivity", "analyse_surface")
 TINY = {"scales": {"smoke": {
     "resources": {rule: {"threads": 1} for rule in COMPUTE_RULES},  # tiny jobs: two at a time beat two threads
     "train": {"digits_as_cifar10": {"epochs": 2, "batch_size": 64, "lr": 0.05, "momentum": 0.9,
@@ -249,3 +249,17 @@ def test_the_l2_table_and_its_figures_share_their_trained_models(workdir):
                                       "analyse_outer_bound": 2, "figure_data_outer_bound": 1, "plot": 3}
     assert "results/verify/smoke/digits_rgb8/small/bcp/eps72_255/bcp_cifar10/seed0/eps108_255.tsv" in output
     assert "results/ckpt/smoke/digits_rgb8/small/standard/eps36_255/bcp_cifar10/seed0/lipschitz.csv" in output
+
+
+def test_duet_is_trained_towards_a_guide_of_another_seed_and_shares_the_bcp_tables_runs(workdir):
+    """Duet tables 1-3 and figs. 2-3: LMT and BCP are thesis Table 3.2's 6C2F runs; Duet's guide is standard
+    training under Duet's protocol at the next seed (an independent vanilla model), trained before Duet."""
+    targets = ("tables/duet_table1_similarity.md", "tables/duet_table2.md", "tables/duet_table3_cost.md",
+               "figures/duet_fig2_3_curves.png", "tables/bcp_table3_2_l2.md")
+    output = snakemake(workdir, "-n", "-F", *targets)
+    jobs = scheduled_jobs(output)
+    assert jobs["analyse_rotation"] == 1 and jobs["table_rotation"] == 1 and jobs["figure_data_test_curves"] == 1
+    run = "results/ckpt/smoke/digits_rgb8/small_star/{}/eps36_255/{}/seed{}/model.pt"
+    assert run.format("standard", "duet_cifar10", 1) in output and run.format("standard", "duet_cifar10", 0) not in output
+    assert run.format("duet", "duet_cifar10", 0) in output and run.format("lmt", "duet_cifar10", 0) not in output
+    assert output.count(f"output: {run.format('bcp', 'bcp_cifar10', 0)}") == 1

@@ -15,6 +15,7 @@ import pandas as pd
 from tabulate import tabulate
 
 from bench.audit import audit_section
+from bench.methods import METHODS
 from bench.reference import cell_setting
 from bench.report.cells import describe_training, ran
 
@@ -53,27 +54,34 @@ def _paper(value) -> str:
 
 def build_cost_table(reference: dict, runs: list[CostRun], scale: str, scale_note: str, commit: str,
                      paper_key: str, used: dict[str, str]) -> str:
+    """Seconds per epoch and peak memory, paper beside measured; the speed-up over the first row where the
+    paper prints one (its blocks' ``speedup``), the paper's memory where it prints a ``memory_gb`` column."""
     measured = {(r.method, r.dataset, r.paper_model): r for r in runs}
-    methods = list(reference["rows"])
+    methods, columns = list(reference["rows"]), reference["columns"]
     base, rows = methods[0], []
+    speedups = any("speedup" in block for block in reference["blocks"])
     for block in reference["blocks"]:
         cells = {m: measured.get((m, block["dataset"], cell_setting(block, m)["model"])) for m in block["values"]}
         for method in [m for m in methods if m in block["values"]]:
-            run, missing = cells[method], "not run here" if block.get("quoted") else "not run yet"
+            run = cells[method]
+            missing = "not run yet" if method in METHODS and not block.get("quoted") else "not run here"
             setting = cell_setting(block, method)
             dataset = used.get(block["dataset"], block["dataset"]) if run else block["dataset"]
-            seconds = f"{run.seconds():.2f}" if run else missing
+            paper = dict(zip(columns, block["values"][method]))
             memory = run.peak_memory_mb() if run else None
-            speedup, paper_speedup = "", ""
-            if method != base:
-                paper_speedup = _paper(block.get("speedup"))
+            row = [ran(block["dataset"], dataset), ran(setting["model"], run.model if run else setting["model"]),
+                   reference["rows"][method], _paper(paper["seconds_per_epoch"]),
+                   f"{run.seconds():.2f}" if run else missing]
+            if speedups:
                 other = cells.get(base)
-                speedup = f"{other.seconds() / run.seconds():.1f}" if run and other else missing
-            rows.append([ran(block["dataset"], dataset), ran(setting["model"], run.model if run else setting["model"]),
-                         reference["rows"][method], _paper(block["values"][method][0]), seconds,
-                         paper_speedup, speedup, "" if memory is None else f"{memory:.0f}"])
+                row += ["", ""] if method == base else [
+                    _paper(block.get("speedup")), f"{other.seconds() / run.seconds():.1f}" if run and other else missing]
+            if "memory_gb" in paper:
+                row.append(_paper(paper["memory_gb"]))
+            rows.append(row + [missing if run is None else "" if memory is None else f"{memory / 1024:.2f}"])
     headers = ["dataset", "model", "method", "paper s / epoch", "measured s / epoch (median, eps > 0)",
-               f"paper speed-up over {reference['rows'][base]}", "measured speed-up", "measured peak memory (MiB)"]
+               *([f"paper speed-up over {reference['rows'][base]}", "measured speed-up"] if speedups else []),
+               *(["paper memory (GB)"] if "memory_gb" in columns else []), "measured peak memory (GiB)"]
     trainings: dict[str, set[str]] = {}
     for r in runs:
         trainings.setdefault(describe_training(r.provenance["training"]), set()).add(r.method)
@@ -83,8 +91,8 @@ def build_cost_table(reference: dict, runs: list[CostRun], scale: str, scale_not
         f"Rebuilt by certbench from paper `{paper_key}`; reference numbers as printed in the paper.", "",
         f"- Scale: **{scale}**. {scale_note}",
         *(f"- Training of {', '.join(sorted(m))}: {text}." for text, m in trainings.items()),
-        f"- Trained on: {'; '.join(devices) or 'nothing yet'}. Seconds depend on the machine: the paper's (a "
-        "Titan X GPU) are shown beside the measured ones, never subtracted from them.",
+        f"- Trained on: {'; '.join(devices) or 'nothing yet'}. Seconds and memory depend on the machine: the "
+        "paper's (its GPU) are shown beside the measured ones, never subtracted from them.",
         "- Measured: the median wall time of the epochs trained with eps > 0, and the largest peak memory of those "
         "epochs (CUDA memory allocated on a GPU, the process's peak RSS on CPU).",
         f"- Commit: `{commit}`.", "",

@@ -94,15 +94,50 @@ def used_datasets(table):
             for part in table_parts(ref["paper"], ref["table"]) for b in part["blocks"]}
 
 
+GUIDED_METHODS = ("duet",)  # trained towards a vanilla guide model (its option `guide`)
+
+
+def guide_path(scale, dataset, model, method, eps, protocol, seed):
+    """The guide model.pt of a guided run (Duet), [] for other runs: option ``guide`` names a method, whose run
+    under the same protocol, dataset, model and eps the DAG trains first ("standard" by default), or a model.pt
+    file of the user's, which must exist before any job runs. The guide's run has the next seed: Duet's vanilla
+    model is pre-trained on its own, and one initialisation shared with the certification model would make
+    their rotations alike before any guidance."""
+    if split_variant(method)[0] not in GUIDED_METHODS:
+        return []
+    options = resolve_protocol(scale_config(scale)["train_linf"][protocol], method).get("options", {})
+    guide = options.get("guide", "standard")
+    if guide.endswith(".pt"):
+        if not Path(guide).is_file():
+            raise WorkflowError(f"config: {method}'s guide model {guide} (scales.{scale}.train_linf.{protocol}"
+                                f".per_method.{method}.options.guide) does not exist: train a vanilla model of the "
+                                f"same architecture there, or set guide: standard to let the workflow train it")
+        return guide
+    return "results/ckpt/" + LINF_RUN.format(scale=scale, dataset=dataset, model=model, method=guide, eps=eps,
+                                             protocol=protocol, seed=int(seed) + 1) + "/model.pt"
+
+
+def guide_model(w):
+    return guide_path(w.scale, w.dataset, w.model, w.method, w.eps, w.protocol, w.seed)
+
+
+def train_linf_settings(w):
+    """The run's resolved protocol; a guided run's option ``guide`` becomes the guide's path."""
+    settings = resolve_protocol(scale_config(w.scale)["train_linf"][w.protocol], w.method)
+    guide = guide_model(w)
+    return {**settings, "options": {**settings.get("options", {}), "guide": guide}} if guide else settings
+
+
 rule train_linf:
     """Certified training of one cell (bench.train + bench.methods.<method>, eps/kappa/beta schedules)."""
     input:
         data=dataset_input,
+        guide=guide_model,
     output:
         model="results/ckpt/" + LINF_RUN + "/model.pt",
         metrics="results/ckpt/" + LINF_RUN + "/metrics.csv",
     params:
-        settings=lambda w: resolve_protocol(scale_config(w.scale)["train_linf"][w.protocol], w.method),
+        settings=train_linf_settings,
     log:
         "logs/train/" + LINF_RUN + ".log",
     benchmark:
