@@ -14,17 +14,15 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-import yaml
-
 from bench.analysis import figure_methods
-from bench.reference import load_paper, table_rows
+from bench.reference import load_paper, read_yaml, table_rows
 
 PAPERS = ("sac", "landscape", "book")  # papers with transcribed reference numbers
 
 
 @lru_cache(maxsize=None)
 def paper_map() -> dict:
-    return yaml.safe_load((resources.files("bench.reference") / "paper_map.yaml").read_text())
+    return read_yaml((resources.files("bench.reference") / "paper_map.yaml").read_text())
 
 
 def _quoted_targets() -> dict[str, tuple[str, str]]:

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from bench.data import DatasetNotFound, dataset_spec, load_dataset
-from bench.data.offline import TEST_SIZE, _split_indices
+from bench.data.offline import TEST_SIZE, _digits, _split_indices
 
 
 def test_stand_in_matches_the_shape_of_the_dataset_it_replaces():
@@ -14,6 +14,14 @@ def test_stand_in_matches_the_shape_of_the_dataset_it_replaces():
     assert x.shape == (TEST_SIZE, 3, 32, 32) and 0 <= x.min() and x.max() <= 1
     assert set(y.tolist()) == set(range(10))
     assert torch.equal(x[:, 0], x[:, 2])  # channel-replicated grey images
+
+
+def test_the_digits_are_scikit_learns_read_without_importing_it():
+    from sklearn.datasets import load_digits
+
+    images, labels = _digits()
+    bunch = load_digits()
+    assert (images == bunch.images).all() and (labels == bunch.target).all()
 
 
 def test_offline_split_is_fixed_and_disjoint():

@@ -10,12 +10,21 @@ from importlib import resources
 import yaml
 
 
+# libyaml's parser where PyYAML was built with it: a DAG parse reads every paper's numbers (0.4 s in pure Python)
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def read_yaml(text: str):
+    """``yaml.safe_load``, with the C parser when available (the same result, several times faster)."""
+    return yaml.load(text, Loader=_LOADER)
+
+
 @lru_cache(maxsize=None)
 def load_paper(paper: str) -> dict:
     path = resources.files(__package__) / f"{paper}.yaml"
     if not path.is_file():
         raise KeyError(f"no reference numbers for paper '{paper}' (expected bench/reference/{paper}.yaml)")
-    return yaml.safe_load(path.read_text())
+    return read_yaml(path.read_text())
 
 
 def reference_table(paper: str, table: str) -> dict:
