@@ -47,7 +47,7 @@ def test_lmt_raises_every_other_logit_by_sqrt2_l_eps_and_trains_every_weight():
 
 
 def test_bcp_is_cross_entropy_before_the_ramp_and_mixes_by_lambda_after_it():
-    model, method = tiny_model(1), get_method("bcp", {"lam": (0.0, 0.6), "iterations": 100, "power_iterations": 500})
+    model, method = tiny_model(1), get_method("bcp", {"lam_end": 0.6, "iterations": 100, "power_iterations": 500})
     x, y = torch.rand(6, 1, 8, 8), torch.tensor([0, 1, 2, 3, 0, 1])
     before_ramp = method.loss(model, x, y, context(ramp=0.0)).item()
     assert before_ramp == pytest.approx(F.cross_entropy(model(x), y).item())

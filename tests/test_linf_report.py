@@ -11,7 +11,7 @@ TRAINING = {"epochs": 8, "batch_size": 64, "lr": 0.001, "momentum": 0.0, "weight
             "lr_step_epochs": 100, "lr_gamma": 0.5, "warmup_epochs": 1, "rampup_epochs": 4}
 
 
-def run(method, dataset, eps, eps_train, correct, verified, model="small", points=10):
+def run(method, dataset, eps, eps_train, correct, verified, model="small", points=10, seed=0, paper_model=None):
     """A verification frame of ``points`` points: ``correct`` of them correct, ``verified`` of those verified;
     predictions spread over the ten classes."""
     frame = pd.DataFrame({"predict": [i % 10 for i in range(points)], "correct": [i < correct for i in range(points)],
@@ -19,9 +19,9 @@ def run(method, dataset, eps, eps_train, correct, verified, model="small", point
                           "verified_own": [i < verified for i in range(points)],
                           "verified_tightest": [i < verified for i in range(points)],
                           "verifier_error": [False] * points})
-    provenance = {"run": {"model": model}, "settings": {"pgd_steps": 100, "certifiers": ["ibp"]}, "seed": 0,
+    provenance = {"run": {"model": model}, "settings": {"pgd_steps": 100, "certifiers": ["ibp"]}, "seed": seed,
                   "num_classes": 10, "training": TRAINING, "trained_on": "cpu", "verified_on": "cpu"}
-    return VerifiedRun(method, dataset, eps, eps_train, frame, provenance)
+    return VerifiedRun(method, dataset, eps, eps_train, frame, provenance, paper_model, seed)
 
 
 def table_lines(markdown: str, *needles: str) -> list[str]:
@@ -147,6 +147,33 @@ def test_the_audit_section_lists_the_papers_findings_and_an_unsound_bound_of_the
     audit = markdown[markdown.index("## Audit"):]
     paper, ours = audit.split("Reproduction:")
     assert "[repeated] landscape ours, cifar10 eps 16/255: standard 65.93 in table3_4 but 65.39 in tableC3" in paper
-    assert "[unsound] ibp_kappa0, cifar10 eps 2/255 (eps_train 2.2/255): 2 point(s) verified by ibp but broken by " \
-           "PGD" in ours
+    assert ("[unsound] ibp_kappa0, cifar10 eps 2/255 (eps_train 2.2/255, seed 0): 2 point(s) verified by ibp but "
+            "broken by PGD") in ours
     assert "[ordering]" not in ours  # 20 / 40 / 60 % errors: in order
+
+
+def test_a_table_over_seeds_shows_the_median_with_max_and_min_beside_the_papers():
+    ref = reference_table("bcp", "tableB2")
+    runs = [run("bcp", "cifar10", "8/255", "8/255", correct, verified, seed=seed, paper_model="4c3f")
+            for seed, (correct, verified) in enumerate([(4, 2), (6, 3), (5, 1)])]
+    markdown = build_linf_table(ref, [ref], runs, "smoke", "note", "abc", "bcp", {"cifar10": "digits_rgb8"})
+    bcp = cells(table_lines(markdown, "| BCP ")[0])
+    assert bcp[5:8] == ["36.50 (38.56/34.65) / 50.00 (60.00/40.00)", "27.82 (29.53/26.85) / 20.00 (30.00/10.00)",
+                        "24.20 (25.45/22.01) / 20.00 (30.00/10.00)"]
+    assert bcp[8:] == ["20.00 (30.00/10.00)", "0"]  # the tightest bound, and the verifier errors summed
+    assert cells(table_lines(markdown, "| CAP ")[0])[5] == "19.00 / not run yet"  # printed once, no spread
+    assert "Seeds 0, 1, 2;" in markdown and "the median of the runs at each seed" in markdown
+    markdown = build_linf_table(ref, [ref], [run("cap", "cifar10", "8/255", "8/255", 7, 5, paper_model="4c3f")],
+                                "smoke", "note", "abc", "bcp", {"cifar10": "digits_rgb8"})
+    assert cells(table_lines(markdown, "| CAP ")[0])[5] == "19.00 / 70.00"  # one run: no spread
+
+
+def test_a_mean_over_seeds_keeps_collapsed_seeds_and_says_so():
+    ref = reference_table("bcp", "tableB3")
+    runs = [run("bcp-lam_start0.5-lam_end1", "cifar10", "36/255", "36/255", correct, 1, seed=seed, paper_model="4c3f")
+            for seed, correct in enumerate([9, 6, 0])]
+    markdown = build_linf_table(ref, [ref], runs, "smoke", "note", "abc", "bcp", {"cifar10": "digits_rgb8"})
+    row = cells(table_lines(markdown, "lambda_1 = 1, lambda_0 = 0.5")[0])
+    assert row[5] == "66.47 / 50.00 (90.00/0.00)[1]"
+    assert "[1] Seed 2 of bcp-lam_start0.5-lam_end1 collapsed" in markdown
+    assert "66.09 / not run yet" in table_lines(markdown, "lambda_1 = 1, lambda_0 = 0.01")[0]

@@ -44,3 +44,33 @@ def test_table3_1_times_and_speedups_are_the_thesis_ones():
                             float(speedup.group(1)) if speedup else None))
     ref = reference_table("bcp", "table3_1")
     assert [([b["values"]["cap"][0], b["values"]["bcp"][0]], b["speedup"]) for b in ref["blocks"]] == printed
+
+
+@pytest.mark.skipif(not THESIS.exists(), reason="shared/ papers not beside the checkout")
+def test_tableB2_medians_and_spreads_are_the_thesis_ones():
+    lines = THESIS.read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("Table B.2:"))
+    printed = {}
+    for line in lines[start + 1:start + 8]:
+        cells = [c.strip() for c in line.split("\t") if c.strip()]
+        if cells and cells[0] in LABELS:
+            numbers = [[float(n) for n in re.findall(r"\d+\.\d\d", cell)] for cell in cells[1:]]
+            printed[LABELS[cells[0]]] = ([n[0] for n in numbers], [n[1:] for n in numbers if len(n) == 3] or None)
+    block = reference_table("bcp", "tableB2")["blocks"][0]
+    assert {m: (block["values"][m], block.get("spread", {}).get(m)) for m in block["values"]} == printed
+
+
+@pytest.mark.skipif(not THESIS.exists(), reason="shared/ papers not beside the checkout")
+def test_tableB3_means_sit_at_their_lambda_pair():
+    lines = THESIS.read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("Table B.3:"))
+    columns = [1, 0.9, 0.5, 0.01]  # lambda_0, as printed left to right; rows lambda_1, cells right-aligned
+    printed = {}
+    for line in lines[start + 1:start + 10]:
+        cells = line.split("\t")
+        if re.fullmatch(r"\d+(\.\d+)?", cells[0].strip()) and "/" in line:
+            row = [c.strip() for c in cells[1:]]
+            for lam0, cell in zip(columns, row):
+                if cell:
+                    printed[f"bcp-lam_start{lam0:g}-lam_end{float(cells[0]):g}"] = [float(n) for n in cell.split("/")]
+    assert reference_table("bcp", "tableB3")["blocks"][0]["values"] == printed

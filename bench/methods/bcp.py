@@ -2,7 +2,8 @@
 outer bound (``bench.bounds.bcp``), mixed with the clean logits by lambda (eq. 3.2.13).
 
 Schedules (thesis sec. 3.2.1 and app. B.3.1): standard training during the warm-up (eps = 0), then eps grows
-from 0 to its target and lambda from ``lam[0]`` to ``lam[1]`` over the ramp-up (table B.3 varies the pair).
+from 0 to its target and lambda from ``lam_start`` to ``lam_end`` over the ramp-up (table B.3 varies the pair,
+e.g. the variant ``bcp-lam_start0.5-lam_end1``).
 Training estimates each layer's Lipschitz constant with ``power_iterations`` power steps per batch and runs
 ``iterations`` steps of the ball-box solver (thesis app. B: 10 on MNIST, 1 on CIFAR-10 and Tiny ImageNet);
 verification uses guaranteed constants and runs the solver to convergence ("bcp" in ``bench.bounds``).
@@ -18,7 +19,8 @@ from bench.methods.schedules import interpolate, require_eps, scheduled_eps
 
 @dataclass(frozen=True)
 class BCP:
-    lam: tuple[float, float] = (0.0, 1.0)
+    lam_start: float = 0.0  # lambda_0
+    lam_end: float = 1.0    # lambda_1
     iterations: int = 1
     power_iterations: int = 1
     family = "linf"  # trained against an eps-ball and verified by bounds, like the l_inf family
@@ -33,7 +35,7 @@ class BCP:
         """Eq. 3.2.13 at this step's eps and lambda, from the clean ``logits`` and training-time per-layer
         constants ``layer_norm``."""
         require_eps(type(self).__name__.lower(), ctx)
-        eps_t, lam_t = scheduled_eps(ctx), interpolate(self.lam, ctx.ramp)
+        eps_t, lam_t = scheduled_eps(ctx), interpolate((self.lam_start, self.lam_end), ctx.ramp)
         natural = F.cross_entropy(logits, y)
         if eps_t == 0 or lam_t == 0:
             return natural

@@ -74,8 +74,8 @@ def build_cost_table(reference: dict, runs: list[CostRun], scale: str, scale_not
                    f"{run.seconds():.2f}" if run else missing]
             if speedups:
                 other = cells.get(base)
-                row += ["", ""] if method == base else [
-                    _paper(block.get("speedup")), f"{other.seconds() / run.seconds():.1f}" if run and other else missing]
+                measured_speedup = f"{other.seconds() / run.seconds():.1f}" if run and other else missing
+                row += ["", ""] if method == base else [_paper(block.get("speedup")), measured_speedup]
             if "memory_gb" in paper:
                 row.append(_paper(paper["memory_gb"]))
             rows.append(row + [missing if run is None else "" if memory is None else f"{memory / 1024:.2f}"])

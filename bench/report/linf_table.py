@@ -23,6 +23,7 @@ from tabulate import tabulate
 from bench.audit import Finding, Row, audit_section, unsound
 from bench.io import parse_eps, read_rows
 from bench.methods import METHODS
+from bench.protocols import split_variant
 from bench.reference import cell_setting
 from bench.report.cells import (COLLAPSED, Footnotes, Measured, as_shown, collapse_reason, describe_training,
                                 format_cell, ran)
@@ -43,11 +44,12 @@ class VerifiedRun:
     frame: pd.DataFrame
     provenance: dict
     paper_model: str | None = None  # the block's model: tells apart blocks of one dataset and eps (thesis T3.2)
+    seed: int = 0
 
     @classmethod
-    def load(cls, method: str, dataset: str, eps: str, eps_train: str, paper_model: str,
+    def load(cls, method: str, dataset: str, eps: str, eps_train: str, paper_model: str, seed: int,
              tsv: str | Path) -> "VerifiedRun":
-        return cls(method, dataset, eps, eps_train, *read_rows(tsv), paper_model)
+        return cls(method, dataset, eps, eps_train, *read_rows(tsv), paper_model, seed)
 
     @property
     def key(self) -> tuple:
@@ -61,10 +63,11 @@ class VerifiedRun:
         return collapse_reason(self.frame["predict"], self.frame["correct"], self.provenance["num_classes"])
 
 
-def _measured_cell(measured: dict, method: str, block: dict, setting: dict) -> VerifiedRun | None:
-    """The run of one cell: keyed by the block's model too, or (for runs that carry none) without it."""
+def _measured_cell(measured: dict, method: str, block: dict, setting: dict) -> list[VerifiedRun]:
+    """The runs of one cell (one per seed): keyed by the block's model too, or (for runs that carry none)
+    without it."""
     key = (method, block["dataset"], block["eps"], setting["eps_train"])
-    return measured.get((*key, setting["model"])) or measured.get((*key, None))
+    return measured.get((*key, setting["model"])) or measured.get((*key, None)) or []
 
 
 def _describe(runs: list[VerifiedRun], scale: str, scale_note: str) -> list[str]:
@@ -80,7 +83,8 @@ def _describe(runs: list[VerifiedRun], scale: str, scale_note: str) -> list[str]
     devices = sorted({f"trained on {r.provenance['trained_on']}; verified on {r.provenance['verified_on']}"
                       for r in runs})
     lines += [f"- Training of {', '.join(sorted(methods))}: {text}." for text, methods in trainings.items()]
-    lines += [f"- Seed {runs[0].provenance['seed']}; " + " | ".join(devices) + ".",
+    seeds = sorted({r.provenance["seed"] for r in runs})
+    lines += [f"- Seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}; " + " | ".join(devices) + ".",
               f"- Test points per cell: {', '.join(map(str, points))}; PGD: {', '.join(map(str, steps))} steps of "
               "eps/4 from a random start.",
               f"- Bounds computed for 'tightest': {', '.join(certifiers)} (plus each method's own)."]
@@ -91,6 +95,35 @@ def _measured_only(run: VerifiedRun, column: str, metric: str) -> str:
     value, low, high = as_shown(run.hits(column), metric)
     digits = 2 if metric == "accuracy" else 1
     return f"{value:.2f} [{low:.{digits}f}, {high:.{digits}f}]"
+
+
+def _spread_cell(paper: float | None, spread, runs: list[VerifiedRun], column: str, metric: str, aggregate: str,
+                 comparable: bool) -> str:
+    """``paper (max/min) / measured aggregate (max/min)`` over the runs' seeds (no spread for one run), the
+    paper's spread where it prints one; (measured - paper) where comparable."""
+    paper_text = "n/a" if paper is None else f"{paper:.2f}" + (f" ({spread[0]:.2f}/{spread[1]:.2f})" if spread else "")
+    if not runs:
+        return paper_text
+    values = pd.Series([as_shown(run.hits(column), metric)[0] for run in runs])
+    value = float(values.median() if aggregate == "median" else values.mean())
+    text = f"{paper_text} / {value:.2f}" + (f" ({values.max():.2f}/{values.min():.2f})" if len(values) > 1 else "")
+    return text + (f" ({value - paper:+.2f})" if comparable and paper is not None else "")
+
+
+def _aggregated_cells(runs: list[VerifiedRun], paper: list, spread: list, columns: list, metric: str, aggregate: str,
+                      comparable: bool, missing: str, extra: list[str], notes: Footnotes) -> list[str]:
+    """A cell of a table over seeds (thesis tables B.2-B.3): each column's median or mean over the seeds with
+    their max/min; the verifier errors summed; collapsed seeds counted in a footnote, not dropped."""
+    if not runs:
+        return [f"{_spread_cell(p, s, [], c, metric, aggregate, False)} / {missing}"
+                for p, s, c in zip(paper, spread, columns)] + [missing] * (len(extra) + 1)
+    collapsed = [run.seed for run in runs if run.collapse()]
+    mark = notes.mark(f"Seed{'s' if len(collapsed) > 1 else ''} {', '.join(map(str, collapsed))} of {runs[0].method} "
+                      "collapsed (one class or chance): kept in the median / mean.") if collapsed else ""
+    return ([_spread_cell(p, s, runs, c, metric, aggregate, comparable) + mark
+             for p, s, c in zip(paper, spread, columns)]
+            + [_spread_cell(None, None, runs, c, metric, aggregate, False).removeprefix("n/a / ") for c in extra]
+            + [str(sum(int(run.frame["verifier_error"].sum()) for run in runs))])
 
 
 def _row_cells(run: VerifiedRun | None, paper: list, columns: list, metric: str, comparable: bool, missing: str,
@@ -110,22 +143,29 @@ def _row_cells(run: VerifiedRun | None, paper: list, columns: list, metric: str,
 
 
 def _part_rows(part: dict, measured: dict, used: dict[str, str], notes: Footnotes) -> list[str]:
-    rows, metric, columns = [], part["metric"], part["columns"]
+    rows, metric, columns, aggregate = [], part["metric"], part["columns"], part.get("aggregate")
     extra = (["pgd"] if "pgd" not in columns else []) + ["verified_tightest"]
     for block in part["blocks"]:
         for method, label in part["rows"].items():
             if method not in block["values"]:
                 continue  # the paper prints no such row in this block
             setting = cell_setting(block, method)
-            run = _measured_cell(measured, method, block, setting)
-            dataset = used[block["dataset"]] if run else block["dataset"]  # a row says what ran, if anything did
-            model = run.provenance["run"]["model"] if run else setting["model"]
-            comparable = run is not None and dataset == block["dataset"] and model == setting["model"]
+            runs = _measured_cell(measured, method, block, setting)
+            dataset = used[block["dataset"]] if runs else block["dataset"]  # a row says what ran, if anything did
+            model = runs[0].provenance["run"]["model"] if runs else setting["model"]
+            comparable = bool(runs) and dataset == block["dataset"] and model == setting["model"]
             paper = block["values"][method] or [None] * len(columns)
-            missing = "not run yet" if method in METHODS and not block.get("quoted") else "not run here"
+            missing = ("not run yet" if split_variant(method)[0] in METHODS and not block.get("quoted")
+                       else "not run here")
+            if aggregate:
+                spread = block.get("spread", {}).get(method) or [None] * len(columns)
+                cells = _aggregated_cells(runs, paper, spread, columns, metric, aggregate, comparable, missing, extra,
+                                          notes)
+            else:
+                cells = _row_cells(runs[0] if runs else None, paper, columns, metric, comparable, missing, extra,
+                                   notes)
             rows.append([ran(block["dataset"], dataset), ran(setting["model"], model), block["eps"],
-                         setting["eps_train"], label,
-                         *_row_cells(run, paper, columns, metric, comparable, missing, extra, notes)])
+                         setting["eps_train"], label, *cells])
     unit = UNITS[metric][0]
     headers = ["dataset", "model", f"eps ({part.get('norm', 'l_inf')})", "eps_train", "method",
                *(f"{c} {unit}" for c in columns),
@@ -138,7 +178,9 @@ def build_linf_table(reference: dict, parts: list[dict], runs: list[VerifiedRun]
                      commit: str, paper_key: str, used: dict[str, str]) -> str:
     """Markdown for one reference table printed as ``parts`` (itself, or its sub-tables); ``used`` maps each
     paper dataset to the dataset actually trained."""
-    measured = {r.key: r for r in runs}
+    measured: dict[tuple, list[VerifiedRun]] = {}
+    for r in sorted(runs, key=lambda r: r.seed):
+        measured.setdefault(r.key, []).append(r)
     unit = " / ".join(sorted({UNITS[part["metric"]][1] for part in parts}))
     notes = Footnotes()
     body = []
@@ -152,6 +194,10 @@ def build_linf_table(reference: dict, parts: list[dict], runs: list[VerifiedRun]
         f"Rebuilt by certbench from paper `{paper_key}`; reference numbers as printed in the paper.", "",
         *_describe(runs, scale, scale_note),
         f"- Commit: `{commit}`.",
+        *(f"- Over seeds: a cell of this table is the {aggregate} of the runs at each seed of the config's table "
+          f"entry (`seeds`), with their (max/min), beside the paper's {aggregate} (and its max/min where printed); "
+          "the verifier errors are summed over the seeds." for aggregate in sorted({p["aggregate"] for p in parts
+                                                                                   if p.get("aggregate")})),
         f"- Cell: paper / reproduced [95% Clopper-Pearson interval over the test points], {unit}; "
         "(reproduced - paper) only where the paper's dataset and model were run; n/a where the paper prints '-'. "
         "A point counts as verified when it is classified correctly and the method's own bound proves every "
@@ -173,9 +219,10 @@ def _reproduced_rows(parts: list[dict], measured: dict) -> list[Row]:
         for block in part["blocks"]:
             for method in block["values"]:
                 setting = cell_setting(block, method)
-                run = _measured_cell(measured, method, block, setting)
-                if run is not None and not run.collapse():
-                    values = {c: as_shown(run.hits(c), part["metric"])[0] for c in part["columns"]}
+                runs = [run for run in _measured_cell(measured, method, block, setting) if not run.collapse()]
+                if runs:  # over seeds: the table's aggregate (median or mean)
+                    values = {c: pd.Series([as_shown(run.hits(c), part["metric"])[0] for run in runs]).agg(
+                        part.get("aggregate", "median")) for c in part["columns"]}
                     rows.append(Row("reproduced", part["title"], f"{block['dataset']} eps {block['eps']}", method,
                                     part["metric"], values, (block["dataset"], setting["eps_train"]),
                                     parse_eps(block["eps"])))
@@ -186,7 +233,7 @@ def _measured_findings(runs: list[VerifiedRun]) -> list[Finding]:
     """What only per-point results show: collapsed models, and points a bound verifies but PGD breaks."""
     findings = []
     for run in runs:
-        where = f"{run.method}, {run.dataset} eps {run.eps} (eps_train {run.eps_train})"
+        where = f"{run.method}, {run.dataset} eps {run.eps} (eps_train {run.eps_train}, seed {run.seed})"
         if run.collapse():
             findings.append(Finding("collapsed", where, run.collapse()))
         findings += unsound(run.frame, where)

@@ -19,12 +19,20 @@ def linf_used(kind, name, scale):
     return scale_config(scale).get("stand_ins_linf", {}).get(kind, {}).get(name, name)
 
 
-def linf_runs(table):
+def table_seeds(table, method):
+    """The seeds ``method`` is trained at for ``table``: its ``seeds`` (thesis tables B.2-B.3 repeat each
+    training), but the config's seed for tables without them and for the methods of ``single_seed``."""
+    spec = config["tables"][table]
+    return [config["seed"]] if method in spec.get("single_seed", []) else spec.get("seeds", [config["seed"]])
+
+
+def linf_runs(table, seed=None):
     """(method, paper dataset, test eps, eps_train, paper model) -> {run, dataset, model, protocol, test_eps} for
     every cell of ``table``: each configured method in every block (of every part) that prints a row for it, but
-    quoted blocks. ``run`` is the run id, ``dataset`` and ``model`` the ones used, ``test_eps`` the test radius
-    as a path token. Refuses a method whose protocol trains against another ball than the table's."""
-    ref, scale, seed = config["tables"][table]["reference"], config["scale"], config["seed"]
+    quoted blocks. ``run`` is the run id at ``seed`` (the config's by default), ``dataset`` and ``model`` the ones
+    used, ``test_eps`` the test radius as a path token. Refuses a method whose protocol trains against another
+    ball than the table's."""
+    ref, scale, seed = config["tables"][table]["reference"], config["scale"], config["seed"] if seed is None else seed
     cells = {}
     for part in table_parts(ref["paper"], ref["table"]):
         for block in [b for b in part["blocks"] if not b.get("quoted")]:  # quoted blocks: "not run here"
@@ -60,11 +68,13 @@ def linf_settings(section, key, table):
 
 
 def linf_cells(table):
-    """Cell key -> per-point verification file."""
+    """(*cell key, seed) -> per-point verification file, at every seed of the cell's method."""
     cells = {}
-    for key, cell in linf_runs(table).items():
-        linf_settings("verify", cell["dataset"], table)
-        cells[key] = f"results/verify/{cell['run']}/eps{cell['test_eps']}.tsv"
+    for seed in sorted({s for method in config["tables"][table]["methods"] for s in table_seeds(table, method)}):
+        for key, cell in linf_runs(table, seed).items():
+            if seed in table_seeds(table, key[0]):
+                linf_settings("verify", cell["dataset"], table)
+                cells[(*key, seed)] = f"results/verify/{cell['run']}/eps{cell['test_eps']}.tsv"
     return cells
 
 
