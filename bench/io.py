@@ -9,10 +9,12 @@ import tempfile
 from fractions import Fraction
 from io import StringIO
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import pandas as pd
-import torch
+
+if TYPE_CHECKING:
+    import torch
 
 
 class CheckpointError(RuntimeError):
@@ -46,6 +48,8 @@ def _atomic(path: str | Path, write: Callable[[Any], None], mode: str) -> None:
 
 
 def atomic_torch_save(obj: Any, path: str | Path) -> None:
+    import torch  # on use: result files and tables do not need torch (about 2 s per process)
+
     _atomic(path, lambda h: torch.save(obj, h), "wb")
 
 
@@ -60,6 +64,8 @@ def atomic_write_json(obj: Any, path: str | Path) -> None:
 def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> dict:
     """Load a checkpoint without executing code from it (``weights_only=True``); a file that cannot be read
     raises ``CheckpointError`` naming it."""
+    import torch
+
     try:
         return torch.load(path, map_location=device, weights_only=True)
     except FileNotFoundError:

@@ -15,6 +15,13 @@ from __future__ import annotations
 import re
 
 _OPTION = re.compile(r"([a-z_]+?)(\d+(?:\.\d+)?)")
+# The registry's names (bench.methods.METHODS, which imports torch) for torch-free readers such as the table
+# builders; tests/test_config.py keeps the two equal.
+METHOD_NAMES = ("standard", "cohen", "smoothadv", "macer", "consistency", "sac", "pgd", "sac_linf", "ibp", "ibp_kappa0",
+                "improved_ibp", "crown_ibp", "crown_ibp_kappa0", "crown_ibp_1to0", "crown_ibp_1to0_kappa0", "cap",
+                "cap_ibp", "ours", "ours_kappa0", "ours_1to0", "ours_1to0_kappa0", "ours_7step_kappa0",
+                "crown_ibp_pq_0_0", "crown_ibp_pq_0_0.25", "crown_ibp_pq_0_0.5", "crown_ibp_pq_0.5_1", "crown_ibp_pq_1_1",
+                "crown_ibp_rs_0.01", "crown_ibp_rs_10", "lmt", "bcp", "duet")
 # Methods that train against only some balls (their ``norms`` in bench.methods); the others take either.
 RESTRICTED_NORMS = {"lmt": ("l2",)}
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import pandas as pd
 from scipy.stats import beta
 
+from bench.protocols import METHOD_NAMES, split_variant
+
 CONFIDENCE = 0.95
 NOT_CERTIFIABLE = "—"  # a reproduced cell that is zero by construction (see the table's footnote)
 COLLAPSED = "collapsed"
@@ -86,6 +88,12 @@ def collapse_reason(predict: pd.Series, correct: pd.Series, num_classes: int, ab
     if low <= 1 / num_classes:
         return f"its clean accuracy {accuracy.value:.2f} is not above chance ({1 / num_classes:.2f})"
     return None
+
+
+def missing_text(method: str, quoted: bool = False) -> str:
+    """What a cell nothing was measured for says: "not run yet" for a row this suite can train (a registered
+    method or a variant of one) in a block it runs, "not run here" for a row the paper only quotes."""
+    return "not run yet" if split_variant(method)[0] in METHOD_NAMES and not quoted else "not run here"
 
 
 def ran(paper_name: str, used_name: str) -> str:

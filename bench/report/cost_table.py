@@ -15,9 +15,8 @@ import pandas as pd
 from tabulate import tabulate
 
 from bench.audit import audit_section
-from bench.methods import METHODS
 from bench.reference import cell_setting
-from bench.report.cells import describe_training, ran
+from bench.report.cells import describe_training, missing_text, ran
 
 
 @dataclass(frozen=True)
@@ -64,7 +63,7 @@ def build_cost_table(reference: dict, runs: list[CostRun], scale: str, scale_not
         cells = {m: measured.get((m, block["dataset"], cell_setting(block, m)["model"])) for m in block["values"]}
         for method in [m for m in methods if m in block["values"]]:
             run = cells[method]
-            missing = "not run yet" if method in METHODS and not block.get("quoted") else "not run here"
+            missing = missing_text(method, block.get("quoted", False))
             setting = cell_setting(block, method)
             dataset = used.get(block["dataset"], block["dataset"]) if run else block["dataset"]
             paper = dict(zip(columns, block["values"][method]))

@@ -22,11 +22,9 @@ from tabulate import tabulate
 
 from bench.audit import Finding, Row, audit_section, unsound
 from bench.io import parse_eps, read_rows
-from bench.methods import METHODS
-from bench.protocols import split_variant
 from bench.reference import cell_setting
 from bench.report.cells import (COLLAPSED, Footnotes, Measured, as_shown, collapse_reason, describe_training,
-                                format_cell, ran)
+                                format_cell, missing_text, ran)
 
 log = logging.getLogger(__name__)
 UNITS = {"error": ("error %", "errors in percent"), "accuracy": ("accuracy", "accuracies as fractions"),
@@ -155,8 +153,7 @@ def _part_rows(part: dict, measured: dict, used: dict[str, str], notes: Footnote
             model = runs[0].provenance["run"]["model"] if runs else setting["model"]
             comparable = bool(runs) and dataset == block["dataset"] and model == setting["model"]
             paper = block["values"][method] or [None] * len(columns)
-            missing = ("not run yet" if split_variant(method)[0] in METHODS and not block.get("quoted")
-                       else "not run here")
+            missing = missing_text(method, block.get("quoted", False))
             if aggregate:
                 spread = block.get("spread", {}).get(method) or [None] * len(columns)
                 cells = _aggregated_cells(runs, paper, spread, columns, metric, aggregate, comparable, missing, extra,

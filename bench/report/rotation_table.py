@@ -8,9 +8,8 @@ import pandas as pd
 from tabulate import tabulate
 
 from bench.audit import audit_section
-from bench.methods import METHODS
 from bench.reference import cell_setting
-from bench.report.cells import format_cell, ran
+from bench.report.cells import format_cell, missing_text, ran
 
 
 def measured_cells(frame: pd.DataFrame) -> dict[tuple, tuple[float, float, str, str]]:
@@ -33,7 +32,7 @@ def build_rotation_table(reference: dict, frame: pd.DataFrame, provenance: dict,
             cell = measured.get((method, block["dataset"], setting["model"]))
             dataset, model = (cell[2], cell[3]) if cell else (block["dataset"], setting["model"])
             comparable = cell is not None and (dataset, model) == (block["dataset"], setting["model"])
-            missing = "not run yet" if method in METHODS else "not run here"
+            missing = missing_text(method)
             paper = block["values"][method]
             rows.append([ran(block["dataset"], dataset), ran(setting["model"], model), block["eps"], label,
                          *(format_cell(p, cell[k] if cell else None, comparable=comparable, missing=missing)
