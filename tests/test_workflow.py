@@ -152,6 +152,7 @@ def test_a_truncated_certificate_stops_the_table_and_deleting_it_rebuilds_it(wor
     assert "Certified test points per model: 8 " in (workdir / "tables/table2_cifar_l2.md").read_text()
 
 
+@pytest.mark.slow  # the table's content: tests/test_linf_report.py; every table builds in tests/test_full_dag.py
 def test_smoke_linf_table_builds_end_to_end(workdir):
     snakemake(workdir, "tables/table1_cifar_linf.md")
     table = (workdir / "tables/table1_cifar_linf.md").read_text()
@@ -207,6 +208,7 @@ def tidy(workdir, figure):
     return pd.read_csv(workdir / f"results/figures/{figure}.tsv", sep="\t")
 
 
+@pytest.mark.slow  # a figure from its tidy table: the violins test above; the traces' rows: tests/test_traces.py
 def test_every_figure_is_drawn_from_a_data_file_with_the_rows_it_needs(workdir):
     traced = ["landscape_fig3_6_curves", "landscape_fig3_7_smoothness", "landscape_figC6_C8_relu"]
     analysed = ["landscape_figC3_C5_modeconn", "landscape_surface"]  # their analyses run end to end in
