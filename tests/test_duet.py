@@ -47,9 +47,9 @@ def test_similarity_is_one_when_the_rotations_equal_the_guides_and_lower_otherwi
         for layer in (same_rotation[0], same_rotation[3], same_rotation[5]):
             u, s, vh = torch.linalg.svd(layer.weight.flatten(1), full_matrices=False)
             layer.weight.copy_(((u * (s.sqrt() + 0.5)) @ vh).view_as(layer.weight))
-    similar = rotation_similarities(same_rotation, guide.state_dict(), x, rank=3)
+    similar = rotation_similarities(same_rotation, guide.state_dict(), [x[:10], x[10:]], rank=3)
     assert set(similar) == {"0", "3", "5"} and all(v == pytest.approx(1.0, abs=1e-5) for v in similar.values())
-    other = rotation_similarities(tiny_model(7), guide.state_dict(), x, rank=3)
+    other = rotation_similarities(tiny_model(7), guide.state_dict(), [x], rank=3)
     assert all(v < 0.99 for v in other.values())
 
 

@@ -29,11 +29,7 @@ log = logging.getLogger(__name__)
 def layer_rows(model: nn.Module, guide_state: dict, x_batches, rank: int) -> list[dict]:
     """One row per layer of ``model`` (in forward order): its Lipschitz bound and, for linear and
     convolutional layers, the mean rotation similarity to the guide over every input of ``x_batches``."""
-    totals, points = {}, 0
-    for x in x_batches:
-        for name, value in rotation_similarities(model, guide_state, x, rank).items():
-            totals[name] = totals.get(name, 0.0) + value * len(x)
-        points += len(x)
+    similarity = rotation_similarities(model, guide_state, x_batches, rank)
     names = {id(module): name for name, module in model.named_modules()}
     net = BoundedNet(model)
     with torch.no_grad():
@@ -42,7 +38,7 @@ def layer_rows(model: nn.Module, guide_state: dict, x_batches, rank: int) -> lis
     for i, layer in enumerate(net.layers):
         name = names[id(layer)]
         rows.append({"layer": name, "kind": type(layer).__name__,
-                     "similarity": totals[name] / points if name in totals else float("nan"),
+                     "similarity": similarity.get(name, float("nan")),
                      "lipschitz": float(l2_lipschitz_bound(layer, net.in_shapes[i]))})
     return rows
 

@@ -104,20 +104,22 @@ def rotation_loss(model: nn.Module, inputs: dict[str, torch.Tensor], guide: dict
     return total
 
 
-def rotation_similarities(model: nn.Module, guide_state: dict[str, torch.Tensor], x: torch.Tensor,
+def rotation_similarities(model: nn.Module, guide_state: dict[str, torch.Tensor], batches: list[torch.Tensor],
                           rank: int) -> dict[str, float]:
-    """Module name -> mean over the inputs x of cos(Rota_van h, Rota_cer h), h the layer's input in ``model``
-    on x, both rotations of rank ``rank`` from exact SVDs (duet Table 1 as read here; see the module doc)."""
-    names = list(layer_input_shapes(model, tuple(x.shape[1:])))
+    """Module name -> mean over every input x of ``batches`` of cos(Rota_van h, Rota_cer h), h the layer's input in
+    ``model`` on x, both rotations of rank ``rank`` from exact SVDs, computed once (duet Table 1 as read here; see
+    the module doc)."""
+    names = list(layer_input_shapes(model, tuple(batches[0].shape[1:])))
     modules = dict(model.named_modules())
+    rotations = {name: (rank_rotation(guide_state[f"{name}.weight"].to(modules[name].weight), rank),
+                        rank_rotation(modules[name].weight, rank)) for name in names}
+    totals, points = dict.fromkeys(names, 0.0), 0
     with torch.no_grad(), recording_inputs(model, names) as inputs:
-        model(x)
-        similarities = {}
-        for name in names:
-            layer = modules[name]
-            guide = guide_state[f"{name}.weight"].to(layer.weight)
-            van = _forward(layer, rank_rotation(guide, rank), inputs[name]).flatten(1)
-            cer = _forward(layer, rank_rotation(layer.weight, rank), inputs[name]).flatten(1)
-            similarities[name] = float(F.cosine_similarity(van, cer, dim=1, eps=1e-12).mean())
-    return similarities
-
+        for x in batches:
+            model(x)
+            for name, (van, cer) in rotations.items():
+                layer, h = modules[name], inputs[name]
+                totals[name] += float(F.cosine_similarity(_forward(layer, van, h).flatten(1),
+                                                          _forward(layer, cer, h).flatten(1), dim=1, eps=1e-12).sum())
+            points += len(x)
+    return {name: total / points for name, total in totals.items()}

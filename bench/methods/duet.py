@@ -9,8 +9,8 @@ The similarity term applies from the first step: Algorithm 1 has no schedule for
 r; ``rank`` 8 is this suite's choice.
 
 ``guide`` is the path of the guide's ``model.pt``; the workflow fills it in (by default the protocol's run of
-``standard`` training, the same model, dataset and seed: ``config/config.yaml`` says how to name a file of your
-own instead).
+``standard`` training on the same model and dataset at the next seed: ``config/config.yaml`` says how to name a
+file of your own instead).
 """
 from __future__ import annotations
 
@@ -36,8 +36,7 @@ def load_guide(path: str, model: torch.nn.Module, input_shape: tuple[int, ...], 
     device = next(model.parameters()).device
     key = (str(Path(path).resolve()), rank, str(device), input_shape)
     if key not in _GUIDES:
-        state = load_checkpoint(path, device)
-        _GUIDES[key] = guide_layers(state.get("state_dict", state), model, input_shape, rank)
+        _GUIDES[key] = guide_layers(load_checkpoint(path, device)["state_dict"], model, input_shape, rank)
     return _GUIDES[key]
 
 

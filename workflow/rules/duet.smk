@@ -3,23 +3,28 @@
 # read the per-epoch test metrics of runs whose protocol logs them.
 
 
-def rotation_guide(table):
-    """The guide model.pt every row of a rotation table is compared with: its Duet cell's guide."""
-    duet = [(key, cell) for key, cell in linf_runs(table).items() if split_variant(key[0])[0] in GUIDED_METHODS]
-    if len(duet) != 1:
+def guided_cell(table):
+    """(method, eps_train, cell) of a rotation table's Duet row, whose guide every row is compared with."""
+    guided = [(key, cell) for key, cell in linf_runs(table).items() if split_variant(key[0])[0] in GUIDED_METHODS]
+    if len(guided) != 1:
         raise WorkflowError(f"config: {table} compares each model with the guide of its Duet row, so it needs "
                             f"exactly one guided method among its methods ({', '.join(GUIDED_METHODS)})")
-    (method, _, _, eps_train, _), cell = duet[0]
+    (method, _, _, eps_train, _), cell = guided[0]
+    return method, eps_train, cell
+
+
+def rotation_guide(table):
+    """The guide model.pt every row of a rotation table is compared with: its Duet cell's guide."""
+    method, eps_train, cell = guided_cell(table)
     return guide_path(config["scale"], cell["dataset"], cell["model"], method, eps_token(eps_train),
                       cell["protocol"], config["seed"])
 
 
 def rotation_rank(table):
     """The rank r of the Duet row's rotations (its option ``rank``), which the table measures every row at."""
-    (method, *_), cell = next((key, cell) for key, cell in linf_runs(table).items()
-                              if split_variant(key[0])[0] in GUIDED_METHODS)
-    options = resolve_protocol(linf_settings("train_linf", cell["protocol"], table), method).get("options", {})
-    return options.get("rank", 8)
+    method, _, cell = guided_cell(table)
+    return resolve_protocol(linf_settings("train_linf", cell["protocol"], table), method).get(
+        "options", {}).get("rank", 8)
 
 
 rule analyse_rotation:
@@ -87,11 +92,10 @@ def test_curve_runs(figure):
                                 f".train_linf.{spec['protocol']}")
     runs, cell = figure_runs(figure), figure_cell(figure)
     for method in [m for m in runs if split_variant(m)[0] in GUIDED_METHODS]:  # the guide's curve: the guide's run
-        guide = guide_path(cell["scale"], cell["dataset"], cell["model"], method, cell["eps"], cell["protocol"],
-                           cell["seed"])
-        run = guide.removeprefix("results/ckpt/").removesuffix("/model.pt")
-        if guide.startswith("results/ckpt/") and run.split("/")[3] in runs:
-            runs[run.split("/")[3]] = run
+        guide = guide_option(cell["scale"], cell["protocol"], method)
+        if guide in runs:
+            runs[guide] = guide_run(guide, cell["scale"], cell["dataset"], cell["model"], cell["eps"],
+                                    cell["protocol"], cell["seed"])
     return runs
 
 

@@ -107,24 +107,33 @@ def used_datasets(table):
 GUIDED_METHODS = ("duet",)  # trained towards a vanilla guide model (its option `guide`)
 
 
+def guide_option(scale, protocol, method):
+    """A guided method's option ``guide``: a method name ("standard" by default) or a model.pt file."""
+    return resolve_protocol(scale_config(scale)["train_linf"][protocol], method).get("options", {}).get(
+        "guide", "standard")
+
+
+def guide_run(guide, scale, dataset, model, eps, protocol, seed):
+    """The run id that trains the guide method ``guide``: the guided run's protocol, dataset, model and eps at the
+    next seed. Duet's vanilla model is pre-trained on its own; one initialisation shared with the certification
+    model would make their rotations alike before any guidance."""
+    return LINF_RUN.format(scale=scale, dataset=dataset, model=model, method=guide, eps=eps, protocol=protocol,
+                           seed=int(seed) + 1)
+
+
 def guide_path(scale, dataset, model, method, eps, protocol, seed):
-    """The guide model.pt of a guided run (Duet), [] for other runs: option ``guide`` names a method, whose run
-    under the same protocol, dataset, model and eps the DAG trains first ("standard" by default), or a model.pt
-    file of the user's, which must exist before any job runs. The guide's run has the next seed: Duet's vanilla
-    model is pre-trained on its own, and one initialisation shared with the certification model would make
-    their rotations alike before any guidance."""
+    """The guide model.pt of a guided run (Duet), [] for other runs: the run of ``guide_run``, which the DAG trains
+    first, or a model.pt file of the user's, which must exist before any job runs."""
     if split_variant(method)[0] not in GUIDED_METHODS:
         return []
-    options = resolve_protocol(scale_config(scale)["train_linf"][protocol], method).get("options", {})
-    guide = options.get("guide", "standard")
+    guide = guide_option(scale, protocol, method)
     if guide.endswith(".pt"):
         if not Path(guide).is_file():
             raise WorkflowError(f"config: {method}'s guide model {guide} (scales.{scale}.train_linf.{protocol}"
                                 f".per_method.{method}.options.guide) does not exist: train a vanilla model of the "
                                 f"same architecture there, or set guide: standard to let the workflow train it")
         return guide
-    return "results/ckpt/" + LINF_RUN.format(scale=scale, dataset=dataset, model=model, method=guide, eps=eps,
-                                             protocol=protocol, seed=int(seed) + 1) + "/model.pt"
+    return f"results/ckpt/{guide_run(guide, scale, dataset, model, eps, protocol, seed)}/model.pt"
 
 
 def guide_model(w):
