@@ -45,7 +45,9 @@ BEST, METRICS, LIPSCHITZ = "best.pt", "metrics.csv", "lipschitz.csv"
 class TrainSettings:
     """Optimisation protocol: SGD (with momentum) or Adam; the learning rate is multiplied by ``lr_gamma``
     every ``lr_step_epochs`` epochs, or at each epoch of ``lr_milestones`` when given, or follows a cosine from
-    ``lr`` to 0 over the epochs with ``lr_schedule: cosine``. ``augment`` names the
+    ``lr`` to 0 over the epochs with ``lr_schedule: cosine``, or with ``lr_schedule: exponential`` stays at ``lr``
+    until epoch ``lr_decay_start`` and then decays geometrically to ``lr_end`` at the last epoch (Huang et al.
+    2021's schedule). ``augment`` names the
     training augmentation (``bench.data.augment``); ``normalize`` puts the dataset's mean/std normalisation
     in front of the model (pixel-space eps either way). Certified training adds the eps schedule:
     ``warmup_epochs`` at eps = 0, then ``rampup_epochs`` of linear ramp-up. ``grad_clip`` bounds the
@@ -70,6 +72,8 @@ class TrainSettings:
     optimizer: str = "sgd"
     lr_schedule: str = "step"
     lr_milestones: tuple[int, ...] = ()
+    lr_end: float | None = None
+    lr_decay_start: int = 0
     warmup_epochs: int = 0
     rampup_epochs: int = 0
     grad_clip: float | None = None
@@ -86,8 +90,10 @@ class TrainSettings:
         object.__setattr__(self, "lr_milestones", tuple(self.lr_milestones))
         if self.optimizer not in ("sgd", "adam"):
             raise ValueError(f"optimizer must be 'sgd' or 'adam', got {self.optimizer!r}")
-        if self.lr_schedule not in ("step", "cosine"):
-            raise ValueError(f"lr_schedule must be 'step' or 'cosine', got {self.lr_schedule!r}")
+        if self.lr_schedule not in ("step", "cosine", "exponential"):
+            raise ValueError(f"lr_schedule must be 'step', 'cosine' or 'exponential', got {self.lr_schedule!r}")
+        if self.lr_schedule == "exponential" and not (self.lr_end and 0 <= self.lr_decay_start < self.epochs):
+            raise ValueError("lr_schedule 'exponential' needs lr_end > 0 and 0 <= lr_decay_start < epochs")
         if self.norm not in ("linf", "l2"):
             raise ValueError(f"norm must be 'linf' or 'l2', got {self.norm!r}")
         if self.augment not in AUGMENTATIONS:
@@ -349,6 +355,10 @@ def make_optimizer(model: torch.nn.Module, settings: TrainSettings, exclude: lis
                                     weight_decay=settings.weight_decay)
     if settings.lr_schedule == "cosine":
         return optimizer, torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, settings.epochs)
+    if settings.lr_schedule == "exponential":
+        start, ratio = settings.lr_decay_start, settings.lr_end / settings.lr
+        factor = lambda epoch: 1.0 if epoch < start else ratio ** ((epoch - start + 1) / (settings.epochs - start))
+        return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
     if settings.lr_milestones:
         return optimizer, torch.optim.lr_scheduler.MultiStepLR(optimizer, list(settings.lr_milestones),
                                                                settings.lr_gamma)

@@ -19,7 +19,7 @@ import pandas as pd
 import torch
 
 from bench.attacks import pgd
-from bench.bounds import BoundedNet, margin_bounds, worst_margin
+from bench.bounds import BoundedNet, applies, margin_bounds, worst_margin
 from bench.data import dataset_spec, load_dataset
 from bench.data.registry import stack
 from bench.device import describe_device, explain_nondeterminism, refused_as_nondeterministic, resolve_device
@@ -72,6 +72,11 @@ def verify_model(model_path: str | Path, eps: float, settings: VerifySettings, o
     model, run = load_trained(model_path, dev)
     own = getattr(get_method(run.method), "certifiers", ())
     certifiers = tuple(dict.fromkeys((*settings.certifiers, *own)))
+    if any(not applies(model, name) for name in own):
+        raise ValueError(f"{run.method}'s own bound cannot bound the model {run.model}")
+    if skipped := [name for name in certifiers if not applies(model, name)]:
+        log.info("not computed on %s (residual blocks): %s", run.model, ", ".join(skipped))
+        certifiers = tuple(name for name in certifiers if name not in skipped)
     test_set = load_dataset(run.dataset, "test", data_root, download)
     indices = evaluated_indices(len(test_set), settings.skip, settings.max_points)
     generator = torch.Generator(dev).manual_seed(seed)

@@ -126,6 +126,13 @@ def test_bcp_and_lipschitz_bounds_hold_for_ten_thousand_sampled_points_per_input
     z, rho, lower, upper = ball_and_box(net, Ball(x, eps, norm), sound_norm(net))
     margins = {name: margin_bounds(model, x, y, eps, name, norm).detach() for name in ("bcp", "lipschitz_l2", "ibp")}
     assert (margins["bcp"] >= margins["ibp"] - 1e-5).all()  # its box is inside IBP's
+    assert_sampled_points_inside(model, x, y, eps, norm, (z, rho, lower, upper), margins, generator)
+
+
+def assert_sampled_points_inside(model, x, y, eps, norm, ball_box, margins, generator):
+    """10^4 points of each input's ball: their penultimate activations inside BCP's box and ball, their margins
+    above every bound of ``margins``."""
+    z, rho, lower, upper = ball_box
     penultimate = nn.Sequential(*list(model.children())[:-1])
     for k in range(len(x)):
         points = sample_ball(x[k], eps, 10_000, norm, generator)

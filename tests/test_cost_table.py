@@ -39,5 +39,5 @@ def test_a_table_with_the_papers_memory_shows_it_beside_the_measured_peak_and_no
                                 {"cifar10": "digits_rgb8"})
     assert "speed-up" not in markdown and "paper memory (GB)" in markdown
     assert table_row(markdown, "Duet")[3:] == ["38.5", "3.00", "5.1", "0.29"]
-    assert table_row(markdown, "LocalBCP")[3:] == ["67.8", "not run here", "40.3", "not run here"]
+    assert table_row(markdown, "LocalBCP")[3:] == ["67.8", "not run yet", "40.3", "not run yet"]
     assert table_row(markdown, "LMT")[3:] == ["569", "not run yet", "8", "not run yet"]

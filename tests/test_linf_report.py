@@ -71,6 +71,15 @@ def test_accuracy_tables_print_fractions_and_mark_quoted_rows():
     assert not table_lines(markdown, "| 16/255", "CAP (Wong")  # the paper prints no CAP row at 16/255
 
 
+def test_a_row_the_reference_annotates_carries_the_note_and_a_quoted_row_of_a_trained_block_is_not_run_here():
+    ref = reference_table("bcp", "table3_2")
+    markdown = build_linf_table(ref, [ref], [], "smoke", "note", "abc", "bcp", {"cifar10": "digits_rgb8"})
+    bcp = cells(table_lines(markdown, "| wrn", "BCP (ours)")[0])
+    assert bcp[4] == "BCP (ours) [1]" and bcp[5] == "n/a / not run yet"
+    assert "- [1] The thesis' WRN row of BCP is lost" in markdown
+    assert cells(table_lines(markdown, "| wrn", "CAP (Wong")[0])[5] == "60.70 / not run here"
+
+
 def test_a_table_without_a_pgd_column_shows_the_measured_pgd_error():
     ref = reference_table("book", "table14_1")
     markdown = build_linf_table(ref, [ref], [run("ibp", "cifar10", "8/255", "8/255", 9, 4)], "smoke", "note", "abc",

@@ -106,6 +106,9 @@ PROTOCOLS = [
      "We compare the performance of BCP to IBP and CAP as an ℓ_∞ -certifiable training"),
     ("train_linf", "duet_cifar10", None, {"norm": "l2"}, DUET,
      "The $l_2$ -norm-based perturbation radius used is 36/255"),
+    # the rest of local_lip_cifar10 is Huang et al.'s code's CIFAR-10 6C2F command (config comment), not in shared/
+    ("train_linf", "local_lip_cifar10", None, {"norm": "l2"}, DUET,
+     "The $l_2$ -norm-based perturbation radius used is 36/255"),
     ("train", "imagenet", "sac", {"epochs": 100, "optimizer": "sgd"}, SAC,
      "We train ResNet-50 on ImageNet using SaC for 100 epochs with a batch size of 200 per GPU, SGD optimizer"),
     ("train", "imagenet", "sac", {"lr": 0.01, "lr_schedule": "cosine", "weight_decay": 1e-4, "momentum": 0.9}, SAC,

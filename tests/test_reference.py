@@ -60,3 +60,13 @@ def test_table2_grid_matches_paper_map():
     assert len(ref["rows"]) == len(rows.split(",")) == 5
     protocol = dict(re.findall(r"(n0|n|alpha)=([\d.]+)", columns))
     assert ref["protocol"]["n0"] == int(protocol["n0"]) and ref["protocol"]["alpha"] == float(protocol["alpha"])
+
+
+def test_a_quoted_row_reads_not_run_here_while_its_block_trains_the_others():
+    from bench.reference import quoted_row
+    from bench.report.cells import missing_text
+
+    wrn = next(b for b in reference_table("bcp", "table3_2")["blocks"] if b["model"] == "wrn")
+    assert quoted_row(wrn, "cap") and not quoted_row(wrn, "bcp")
+    assert missing_text("cap", wrn) == "not run here" and missing_text("bcp", wrn) == "not run yet"
+    assert missing_text("colt") == "not run here"  # not a method of the suite

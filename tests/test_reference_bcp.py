@@ -24,7 +24,8 @@ def test_table3_2_rows_are_the_thesis_rows_in_order():
         if method and len(numbers) == 3:
             printed.append((method, numbers))
     ref = reference_table("bcp", "table3_2")
-    assert [(m, v) for block in ref["blocks"] for m, v in block["values"].items()] == printed
+    # the WRN's BCP row (the lost line's) is null: the suite trains it, with no paper number beside
+    assert [(m, v) for block in ref["blocks"] for m, v in block["values"].items() if None not in v] == printed
     assert [(b["dataset"], b["model"], b["eps"]) for b in ref["blocks"]] == [
         ("mnist", "4c3f", "1.58"), ("cifar10", "4c3f", "36/255"), ("cifar10", "6c2f", "36/255"),
         ("cifar10", "wrn", "36/255"), ("tinyimagenet", "8c2f", "36/255")]

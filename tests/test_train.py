@@ -7,9 +7,10 @@ import time
 from dataclasses import replace
 
 import pytest
+import torch
 
 from bench.io import load_checkpoint
-from bench.train import CHECKPOINT, FINAL, RunSpec, TrainSettings, load_trained, train
+from bench.train import CHECKPOINT, FINAL, RunSpec, TrainSettings, load_trained, make_optimizer, train
 
 RUN = RunSpec("digits_as_cifar10", "cnn_small", "cohen", seed=3, sigma=0.25)
 FAST = TrainSettings(epochs=2, batch_size=64, lr=0.05, momentum=0.9, weight_decay=1e-4,
@@ -186,3 +187,19 @@ def test_input_normalisation_follows_the_protocol_and_survives_reloading(tmp_pat
     mean = spec.mean if normalize else (0.0,) * 3
     assert model[0].mean.flatten().tolist() == pytest.approx(mean)
     assert model[0].std.flatten().tolist() == pytest.approx(spec.std if normalize else (1.0,) * 3)
+
+
+def test_the_exponential_schedule_holds_lr_then_decays_geometrically_to_lr_end():
+    settings = TrainSettings(epochs=10, batch_size=1, lr=1e-3, momentum=0.0, weight_decay=0.0, lr_step_epochs=1,
+                             lr_gamma=1.0, optimizer="adam", lr_schedule="exponential", lr_end=1e-6, lr_decay_start=4)
+    optimizer, scheduler = make_optimizer(torch.nn.Linear(2, 2), settings)
+    rates = []
+    for _ in range(settings.epochs):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    assert rates[:4] == [1e-3] * 4 and rates[-1] == pytest.approx(1e-6)
+    steps = [later / earlier for earlier, later in zip(rates[3:], rates[4:])]
+    assert steps == pytest.approx([1e-3 ** (1 / 6)] * 6)
+    with pytest.raises(ValueError, match="lr_end"):
+        replace(settings, lr_end=None)

@@ -246,19 +246,23 @@ def test_the_l2_table_and_its_figures_share_their_trained_models(workdir):
     targets = ("tables/bcp_table3_2_l2.md", "tables/bcp_table3_1_time.md", *(f"figures/bcp_{name}.png" for name in (
         "fig3_4_verified_vs_eps", "figB1_lipschitz", "fig3_3_tightness")))
     output = snakemake(workdir, "-n", "-F", *targets)
-    # MNIST: 3 table runs + IBP, four at eps 2; CIFAR-10: 8 table runs, eight at 72/255 (4C3F, 6C2F), standard.
-    # Verified: 24 runs x 6 radii. Fig. 3.3: the two BCP models of the table.
-    assert scheduled_jobs(output) == {"train_linf": 8, "train_linf_lipschitz": 17, "verify_linf": 144, "table_linf": 1,
+    # MNIST: 3 table runs + IBP, four at eps 2; CIFAR-10: 8 table runs, eight at 72/255 (4C3F, 6C2F), standard;
+    # the WRN's LMT and BCP (its CAP row is quoted). Verified: 24 runs x 6 radii, the WRN's two at the table's.
+    # Fig. 3.3: the two BCP models of the table.
+    assert scheduled_jobs(output) == {"train_linf": 8, "train_linf_lipschitz": 19, "verify_linf": 146, "table_linf": 1,
                                       "table_cost": 1,
                                       "figure_data_verified_vs_eps": 1, "figure_data_lipschitz": 1,
                                       "analyse_outer_bound": 2, "figure_data_outer_bound": 1, "plot": 3}
     assert "results/verify/smoke/digits_rgb8/small/bcp/eps72_255/bcp_cifar10/seed0/eps108_255.tsv" in output
     assert "results/ckpt/smoke/digits_rgb8/small/standard/eps36_255/bcp_cifar10/seed0/lipschitz.csv" in output
+    wrn = "results/ckpt/smoke/digits_rgb8/wrn_tiny/{}/eps36_255/bcp_cifar10/seed0/model.pt"
+    assert wrn.format("bcp") in output and wrn.format("lmt") in output and wrn.format("cap") not in output
 
 
 def test_duet_is_trained_towards_a_guide_of_another_seed_and_shares_the_bcp_tables_runs(workdir):
     """Duet tables 1-3 and figs. 2-3: LMT and BCP are thesis Table 3.2's 6C2F runs; Duet's guide is standard
-    training under Duet's protocol at the next seed (an independent vanilla model), trained before Duet."""
+    training under Duet's protocol at the next seed (an independent vanilla model), trained before Duet;
+    LocalBCP trains under Huang et al.'s protocol."""
     targets = ("tables/duet_table1_similarity.md", "tables/duet_table2.md", "tables/duet_table3_cost.md",
                "figures/duet_fig2_3_curves.png", "tables/bcp_table3_2_l2.md")
     output = snakemake(workdir, "-n", "-F", *targets)
@@ -267,6 +271,7 @@ def test_duet_is_trained_towards_a_guide_of_another_seed_and_shares_the_bcp_tabl
     run = "results/ckpt/smoke/digits_rgb8/small_star/{}/eps36_255/{}/seed{}/model.pt"
     assert run.format("standard", "duet_cifar10", 1) in output and run.format("standard", "duet_cifar10", 0) not in output
     assert run.format("duet", "duet_cifar10", 0) in output and run.format("lmt", "duet_cifar10", 0) not in output
+    assert "small_star/local_bcp/eps0.1551/local_lip_cifar10/seed0/model.pt" in output  # Huang et al.'s eps_train
     assert output.count(f"output: {run.format('bcp', 'bcp_cifar10', 0)}") == 1
 
 

@@ -15,6 +15,7 @@ unstable ReLUs in the final backward pass (thesis sec. 3.3.1, 3.3.3, app. C.3, C
   lipschitz   clean margins minus 2 L eps, L a product of per-layer l_inf operator norms (SaC, sac sec. 4)
   lipschitz_l2  clean margins minus sqrt(2) L eps, L a product of per-layer l2 norms   (LMT, Tsuzuku et al. 2018)
   bcp         ball and box propagated together, margin over their intersection (BCP, thesis sec. 3.2)
+  local_bcp   bcp with the penultimate ball's radius from local Lipschitz bounds   (Huang et al. 2021)
   crown       backward intermediates, slope 1[u + l > 0] everywhere   (Zhang et al. 2018)
   cap         backward intermediates, slope u/(u - l) everywhere      (Wong & Kolter 2018, exact dual,
               without CAP's random projections)
@@ -27,20 +28,23 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from bench.bounds.bcp import bcp_margins, global_lipschitz_margins
+from bench.bounds.bcp import bcp_margins, global_lipschitz_margins, sound_norm
 from bench.bounds.ibp import ibp_margins, interval_bounds
 from bench.bounds.layers import UnsupportedLayer
 from bench.bounds.lipschitz import lipschitz_margins
+from bench.bounds.local_lipschitz import local_radius, masked_exact_norm
 from bench.bounds.linear import MEMORY_BUDGET, backward_lower, backward_pre_bounds, bernoulli_rule, rule_slopes
 from bench.bounds.network import Ball, BoundedNet, margin_spec, worst_margin
+from bench.models import Residual
 
-__all__ = ["BOUNDS", "Ball", "BoundedNet", "BoundSpec", "UnsupportedLayer", "margin_bounds", "margin_spec",
+__all__ = ["BOUNDS", "Ball", "applies", "BoundedNet", "BoundSpec", "UnsupportedLayer", "margin_bounds", "margin_spec",
            "interval_bounds", "relu_input_bounds", "robust_logits", "worst_margin"]
 
 
 @dataclass(frozen=True)
 class BoundSpec:
-    intermediate: str = "ibp"  # "ibp", "backward", "lipschitz" / "lipschitz_l2" (a global constant), "bcp"
+    intermediate: str = "ibp"  # "ibp", "backward", "lipschitz" / "lipschitz_l2" (a global constant), "bcp",
+    #                            "local_bcp"
     slope: str | tuple | None = None   # final lower-slope rule; None = IBP only; ("pq", p, q) = Bernoulli
     steps: int = 0                     # projected sign-gradient steps on the slope (OURS)
     step_size: float = 1.0
@@ -57,9 +61,17 @@ BOUNDS: dict[str, BoundSpec] = {
     "lipschitz": BoundSpec(intermediate="lipschitz"),
     "lipschitz_l2": BoundSpec(intermediate="lipschitz_l2"),
     "bcp": BoundSpec(intermediate="bcp"),
+    "local_bcp": BoundSpec(intermediate="local_bcp"),
     "crown": BoundSpec(intermediate="backward", slope="crown"),
     "cap": BoundSpec(intermediate="backward", slope="chord"),
 }
+
+
+def applies(model: nn.Module | BoundedNet, bound: str) -> bool:
+    """Whether ``bound`` can bound ``model``: linear (CROWN-family) bounds are not built for residual blocks."""
+    net = model if isinstance(model, BoundedNet) else BoundedNet(model)
+    linear = BOUNDS[bound].slope is not None or BOUNDS[bound].intermediate == "backward"
+    return not (linear and any(isinstance(layer, Residual) for layer in net.layers))
 
 
 def robust_logits(margins: torch.Tensor) -> torch.Tensor:
@@ -97,9 +109,12 @@ def margin_bounds(model: nn.Module | BoundedNet, x: torch.Tensor, y: torch.Tenso
         num_classes = net.layers[-1].out_features if isinstance(net.layers[-1], nn.Linear) else net.record(x).shape[-1]
     spec = margin_spec(y, num_classes, x.dtype)
     ball = Ball(x, eps, norm)
-    if spec_of.intermediate in ("lipschitz", "lipschitz_l2", "bcp"):  # sound per-layer constants
+    if spec_of.intermediate in ("lipschitz", "lipschitz_l2", "bcp", "local_bcp"):  # sound per-layer constants
         if spec_of.intermediate == "bcp":
             margins = bcp_margins(net, ball, spec)
+        elif spec_of.intermediate == "local_bcp":
+            margins = bcp_margins(net, ball, spec, local_radius=local_radius(net, ball, sound_norm(net),
+                                                                            masked_exact_norm()))
         elif spec_of.intermediate == "lipschitz":
             margins = lipschitz_margins(net, x, spec, eps)
         else:

@@ -28,9 +28,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from bench.bounds.ibp import _first_mixing, l2_first_layer
-from bench.bounds.layers import Normalize, _pair, channel_affine, interval
-from bench.bounds.lipschitz import l2_lipschitz_bound, net_layer_output, power_iteration_norm
+from bench.bounds.layers import Normalize, _pair, channel_affine, flatten_layers, interval
+from bench.bounds.lipschitz import l2_lipschitz_bound, net_layer_output, power_iteration_norm, residual_norm
 from bench.bounds.network import Ball, BoundedNet
+from bench.models import Residual
 
 LayerNorm = Callable[[int, nn.Module, tuple], torch.Tensor]  # (index, layer, input shape) -> Lipschitz constant
 
@@ -64,10 +65,34 @@ def _per_point(value: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     return value.view(-1, *[1] * (like.dim() - 1))
 
 
-def ball_and_box(net: BoundedNet, ball: Ball, layer_norm: LayerNorm):
-    """Propagate (ball, box) through every layer but the last (thesis eqs. 3.2.6-3.2.8).
+def _step(layer: nn.Module, z, rho, lower, upper, layer_norm: Callable, batch_stats=None, forward=None):
+    """(ball, box) through one layer: the box is the interval image of the box intersected with the box
+    circumscribing the image of the ball (eq. 3.2.6-3.2.8), the ball's radius grows by the layer's constant
+    ``layer_norm(layer, input shape)``. A residual block takes both paths and adds them (app. B.2.4, eq. B.2.2)."""
+    shape = tuple(z.shape[1:])
+    if isinstance(layer, Residual):
+        paths = []
+        for path in (flatten_layers(layer.branch), [layer.shortcut]):
+            state = (z, rho, lower, upper)
+            for sub in path:
+                state = _step(sub, *state, layer_norm)
+            paths.append(state)
+        return tuple(first + second for first, second in zip(*paths))
+    lower, upper = interval(layer, lower, upper, batch_stats)
+    rows = _row_norms(layer, shape, batch_stats)
+    z_next = (forward or layer)(z)
+    if rows is not None:  # the box circumscribing the image of the ball, eq. 3.2.6
+        radius = rows * _per_point(rho, z_next)
+        lower, upper = torch.maximum(lower, z_next - radius), torch.minimum(upper, z_next + radius)
+    return z_next, rho * layer_norm(layer, shape).to(z.dtype), lower, upper
 
-    Returns (z, rho, lower, upper): the penultimate clean activations, the ball radius per point, and the box."""
+
+def ball_and_box(net: BoundedNet, ball: Ball, layer_norm: LayerNorm, boxes: list | None = None):
+    """Propagate (ball, box) through every layer but the last (thesis eqs. 3.2.6-3.2.8, and B.2.2 through a
+    residual block).
+
+    Returns (z, rho, lower, upper): the penultimate clean activations, the ball radius per point, and the box.
+    ``boxes``, when given, receives each layer's output box (lower, upper) in order."""
     x = ball.x
     rho = torch.as_tensor(ball.l2_radius(), dtype=x.dtype, device=x.device)
     rho = rho.expand(len(x)) if rho.dim() == 0 else rho
@@ -76,19 +101,14 @@ def ball_and_box(net: BoundedNet, ball: Ball, layer_norm: LayerNorm):
     first = _first_mixing(net) if ball.norm == "l2" else None
     shapes = {}
     for i, layer in enumerate(net.layers[:-1]):
-        shape = tuple(z.shape[1:])
-        shapes[i] = shape
-        lower, upper = interval(layer, lower, upper, net.batch_stats.get(i))
-        rows = _row_norms(layer, shape, net.batch_stats.get(i))
-        z_next = net_layer_output(net, i, z)
-        if rows is not None:  # the box circumscribing the image of the ball, eq. 3.2.6
-            radius = rows * _per_point(rho, z_next)
-            lower, upper = torch.maximum(lower, z_next - radius), torch.minimum(upper, z_next + radius)
+        shapes[i] = tuple(z.shape[1:])
+        z, rho, lower, upper = _step(layer, z, rho, lower, upper, lambda sub, shape: layer_norm(i, sub, shape),
+                                     net.batch_stats.get(i), lambda h: net_layer_output(net, i, h))
         if i == first:  # the exact range of the first mixing layer over the l2 ball (bench.bounds.ibp)
             ball_lower, ball_upper = l2_first_layer(net, ball, first)
             lower, upper = torch.maximum(lower, ball_lower), torch.minimum(upper, ball_upper)
-        rho = rho * layer_norm(i, layer, shape).to(x.dtype)
-        z = z_next
+        if boxes is not None:
+            boxes.append((lower, upper))
     shapes[len(net.layers) - 1] = tuple(z.shape[1:])
     net.in_shapes = [shapes[i] for i in range(len(net.layers))]
     return z, rho, lower, upper
@@ -142,13 +162,19 @@ def ball_box_lower_bound(c: torch.Tensor, z: torch.Tensor, rho: torch.Tensor, lo
 
 
 def bcp_margins(net: BoundedNet, ball: Ball, spec: torch.Tensor, layer_norm: LayerNorm | None = None,
-                iterations: int | None = None) -> torch.Tensor:
+                iterations: int | None = None, local_radius: Callable | None = None) -> torch.Tensor:
     """Lower bounds on the margins spec @ f(x') over the ball (thesis eq. 3.2.10): the last linear layer's
-    rows merged with the spec, c = spec W^(K), minimised over ball ∩ box at the penultimate layer."""
+    rows merged with the spec, c = spec W^(K), minimised over ball ∩ box at the penultimate layer.
+
+    ``local_radius(boxes)``, when given, returns a per-point radius of the penultimate ball from the layers'
+    boxes (local Lipschitz bounds, ``bench.bounds.local_lipschitz``); the smaller of it and rho is used."""
     last = net.layers[-1]
     if not isinstance(last, nn.Linear):
         raise TypeError(f"BCP needs a network ending in a linear layer, not {type(last).__name__}")
-    z, rho, lower, upper = ball_and_box(net, ball, layer_norm or sound_norm(net))
+    boxes = [] if local_radius is not None else None
+    z, rho, lower, upper = ball_and_box(net, ball, layer_norm or sound_norm(net), boxes)
+    if local_radius is not None:
+        rho = torch.minimum(rho, local_radius(boxes).to(rho.dtype))
     c = spec @ last.weight
     bound = ball_box_lower_bound(c, z.unsqueeze(1), rho.view(-1, 1, 1), lower.unsqueeze(1), upper.unsqueeze(1),
                                  iterations)
@@ -173,10 +199,20 @@ def global_lipschitz_margins(net: BoundedNet, x: torch.Tensor, spec: torch.Tenso
 def power_norm(net: BoundedNet, iterations: int = 1) -> LayerNorm:
     """Training-time per-layer constants (thesis sec. 3.2.1 and app. B.2.2: one power iteration per batch):
     ``power_iteration_norm`` for linear and convolutional layers, the largest |scale| of a per-channel affine
-    layer, 1 for ReLU / Flatten; differentiable in the weights."""
+    layer, 1 for ReLU / Flatten; differentiable in the weights. Each layer's power steps run once per returned
+    function, however often a bound asks for its constant."""
+    estimates = {}
+
+    def power(layer: nn.Module, shape: tuple) -> torch.Tensor:
+        if id(layer) not in estimates:
+            estimates[id(layer)] = power_iteration_norm(layer, shape, iterations)
+        return estimates[id(layer)]
+
     def norm(i: int, layer: nn.Module, shape: tuple) -> torch.Tensor:
+        if isinstance(layer, Residual):
+            return residual_norm(layer, shape, lambda sub, sub_shape: norm(i, sub, sub_shape))
         if isinstance(layer, (nn.Linear, nn.Conv2d)):
-            return power_iteration_norm(layer, shape, iterations)
+            return power(layer, shape)
         if isinstance(layer, (Normalize, nn.modules.batchnorm._BatchNorm)):
             return channel_affine(layer, net.batch_stats.get(i))[0].abs().max()
         return l2_lipschitz_bound(layer, shape)

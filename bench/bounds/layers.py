@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from bench.models import Normalize
+from bench.models import Normalize, Residual
 
 DENSE_LIMIT = 1 << 22  # conv layers with in * out entries below this are applied as a dense matrix backward
 AFFINE = (nn.Linear, nn.Conv2d, nn.Flatten, nn.BatchNorm2d, nn.BatchNorm1d, nn.AvgPool2d, Normalize)
@@ -27,11 +27,18 @@ class UnsupportedLayer(TypeError):
 
 
 def flatten_layers(model: nn.Module) -> list[nn.Module]:
-    """The layers of a (nested) ``nn.Sequential`` in order; anything but ReLU and AFFINE is refused."""
+    """The layers of a (nested) ``nn.Sequential`` in order; anything but ReLU, AFFINE and a ``Residual`` of
+    them (kept as one layer) is refused."""
     layers = []
     for child in (model.children() if isinstance(model, nn.Sequential) else [model]):
         if isinstance(child, nn.Sequential):
             layers += flatten_layers(child)
+        elif isinstance(child, Residual):
+            if any(isinstance(layer, nn.modules.batchnorm._BatchNorm) or not isinstance(layer, (nn.ReLU, *AFFINE))
+                   for layer in [*flatten_layers(child.branch), child.shortcut]):
+                raise UnsupportedLayer("a Residual's branch and shortcut may hold ReLU and affine layers without "
+                                       "BatchNorm only")
+            layers.append(child)
         elif isinstance(child, (nn.ReLU, *AFFINE)):
             layers.append(child)
         else:
@@ -69,6 +76,12 @@ def _pair(v):
 def interval(op: nn.Module, lower: torch.Tensor, upper: torch.Tensor, batch_stats=None):
     if isinstance(op, (nn.ReLU, nn.Flatten, nn.AvgPool2d)):  # monotone: apply to both ends
         return op(lower), op(upper)
+    if isinstance(op, Residual):  # the sum of the two paths' intervals
+        branch = (lower, upper)
+        for layer in flatten_layers(op.branch):
+            branch = interval(layer, *branch)
+        skip = interval(op.shortcut, lower, upper)
+        return branch[0] + skip[0], branch[1] + skip[1]
     center, radius = (upper + lower) / 2, (upper - lower) / 2
     if isinstance(op, nn.Linear):
         return _center_radius(F.linear(center, op.weight, op.bias), F.linear(radius, op.weight.abs()))
@@ -87,6 +100,9 @@ def _center_radius(center, radius):
 
 def backward(op: nn.Module, A: torch.Tensor, in_shape: tuple[int, ...], batch_stats=None):
     """(A_in, bias) with ``A @ op(z) = A_in @ z + bias`` for an affine layer ``op``."""
+    if isinstance(op, Residual):
+        raise UnsupportedLayer("linear (CROWN-family) bounds are not built for residual blocks; interval, BCP "
+                               "and Lipschitz bounds are")
     batch, specs = A.shape[:2]
     if isinstance(op, nn.Flatten):
         return A.reshape(batch, specs, *in_shape), A.new_zeros(batch, specs)

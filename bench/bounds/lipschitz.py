@@ -20,7 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from bench.bounds.layers import Normalize, _pair, _shape_channel, channel_affine
+from bench.bounds.layers import Normalize, _pair, _shape_channel, channel_affine, flatten_layers
+from bench.models import Residual
 
 LIPSCHITZ_LAYERS = (nn.Linear, nn.Conv2d)
 
@@ -157,11 +158,28 @@ def _polyphase(weight: torch.Tensor, stride, padding, size) -> tuple[torch.Tenso
     return kernel, grid
 
 
+def residual_norm(layer: Residual, input_shape: tuple[int, ...] | None, norm_of) -> torch.Tensor:
+    """A Lipschitz bound of branch(x) + shortcut(x): the product of ``norm_of(sublayer, its input shape)`` over
+    the branch plus ``norm_of(shortcut, input_shape)`` (the triangle inequality). Shapes are None when
+    ``input_shape`` is (norms that do not depend on them)."""
+    subs = flatten_layers(layer.branch)
+    shapes = [input_shape] * len(subs)
+    if input_shape is not None:
+        shapes, h = [], torch.zeros((1, *input_shape), device=layer.shortcut.weight.device)
+        with torch.no_grad():
+            for sub in subs:
+                shapes.append(tuple(h.shape[1:]))
+                h = sub(h)
+    return math.prod(norm_of(sub, shape) for sub, shape in zip(subs, shapes)) + norm_of(layer.shortcut, input_shape)
+
+
 def l2_lipschitz_bound(layer: nn.Module, input_shape: tuple[int, ...], batch_stats=None) -> torch.Tensor:
     """An upper bound on the l2 Lipschitz constant of one layer of a sequential ReLU net: ``spectral_upper_bound``
     for linear and convolutional layers, the largest |scale| of a per-channel affine map (Normalize,
-    BatchNorm), 1 for ReLU and Flatten, and sqrt(||A||_1 ||A||_inf) for average pooling (exact without
-    overlap: 1/k for k x k windows)."""
+    BatchNorm), 1 for ReLU and Flatten, sqrt(||A||_1 ||A||_inf) for average pooling (exact without
+    overlap: 1/k for k x k windows), and ``residual_norm`` of a residual block."""
+    if isinstance(layer, Residual):
+        return residual_norm(layer, input_shape, l2_lipschitz_bound)
     if isinstance(layer, LIPSCHITZ_LAYERS):
         return spectral_upper_bound(layer, input_shape)
     if isinstance(layer, (Normalize, nn.modules.batchnorm._BatchNorm)):
@@ -203,7 +221,9 @@ def linf_operator_norm(layer: nn.Module, batch_stats=None) -> torch.Tensor:
     """An upper bound on the l_inf -> l_inf operator norm of one layer (differentiable in its weights): the
     largest absolute row sum of a linear layer, of a convolution's kernel per output channel (exact away from
     the zero padding, which only removes terms), the largest |scale| of a per-channel affine map; 1 for ReLU,
-    average pooling and flattening."""
+    average pooling and flattening; the sum of a residual block's two paths."""
+    if isinstance(layer, Residual):
+        return residual_norm(layer, None, lambda sub, shape: linf_operator_norm(sub))
     if isinstance(layer, nn.Linear):
         return layer.weight.abs().sum(dim=1).max()
     if isinstance(layer, nn.Conv2d):

@@ -27,6 +27,7 @@ from bench.methods.duet import Duet
 from bench.methods.ibp import IBP
 from bench.methods.improved_ibp import ImprovedIBP
 from bench.methods.lmt import LMT
+from bench.methods.local_bcp import LocalBCP
 from bench.methods.macer import MACER
 from bench.methods.ours import Ours
 from bench.methods.pgd_at import PGDTraining
@@ -86,6 +87,7 @@ METHODS: dict[str, Method] = {
     "lmt": LMT(),  # l2 only (thesis sec. 3.2.2's baseline)
     "bcp": BCP(),  # thesis sec. 3.2; l2 and l_inf balls
     "duet": Duet(),  # BCP + rotation similarity to a vanilla guide model (duet Algorithm 1)
+    "local_bcp": LocalBCP(),  # BCP with local Lipschitz bounds (Huang et al. 2021's Local-Lip-B)
 }
 
 

@@ -41,6 +41,9 @@ class BCP:
             return natural
         if net.needs_record():
             net.record(x)
-        margins = bcp_margins(net, Ball(x, eps_t, ctx.norm), margin_spec(y, logits.shape[-1], x.dtype),
-                              layer_norm, self.iterations)
+        margins = self.margins(net, Ball(x, eps_t, ctx.norm), margin_spec(y, logits.shape[-1], x.dtype), layer_norm)
         return (1 - lam_t) * natural + lam_t * F.cross_entropy(robust_logits(margins), y)
+
+    def margins(self, net, ball, spec, layer_norm):
+        """Training-time margin bounds over ``ball`` (eq. 3.2.10 with ``iterations`` solver steps)."""
+        return bcp_margins(net, ball, spec, layer_norm, self.iterations)

@@ -49,13 +49,7 @@ class Duet(BCP):
     def loss(self, model, x, y, ctx):
         guide = load_guide(self.guide, model, tuple(x.shape[1:]), self.rank)
         net = BoundedNet(model)
-        estimate, norms = power_norm(net, self.power_iterations), {}
-
-        def sigma(key, layer, shape):  # one power step per layer and batch, shared by both terms
-            if id(layer) not in norms:
-                norms[id(layer)] = estimate(key, layer, shape)
-            return norms[id(layer)]
-
+        sigma = power_norm(net, self.power_iterations)  # one power step per layer and batch, for both terms
         with recording_inputs(model, guide) as inputs:
             logits = model(x)
         robust = self.bcp_loss(net, x, y, ctx, logits, sigma)

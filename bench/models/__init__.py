@@ -14,6 +14,7 @@ from torch import nn
 from bench.data import DatasetSpec
 from bench.models.certified import ARCHITECTURES, conv_relu_net
 from bench.models.cnn import cnn_small
+from bench.models.residual import Residual, wide_resnet
 from bench.models.resnet_cifar import resnet_cifar
 
 
@@ -40,6 +41,9 @@ _BUILDERS: dict[str, Callable[[DatasetSpec], nn.Module]] = {
     # He et al. (2016), torchvision's: the ImageNet base classifier of Cohen et al. and sac Table 3
     "resnet50": lambda s: _resnet50(s.num_classes),
     **{name: (lambda s, name=name: conv_relu_net(name, s.shape, s.num_classes)) for name in ARCHITECTURES},
+    # thesis Tables 3.1-3.2's WRN (Wong et al. 2018's CIFAR ResNet), and a narrow one: its smoke stand-in
+    "wrn": lambda s: wide_resnet(s.shape, s.num_classes),
+    "wrn_tiny": lambda s: wide_resnet(s.shape, s.num_classes, hidden=100),
 }
 
 MODELS = tuple(_BUILDERS)

@@ -46,6 +46,12 @@ def table_rows(paper: str, table: str) -> dict[str, str]:
     return {key: label for part in table_parts(paper, table) for key, label in part["rows"].items()}
 
 
+def quoted_row(block: dict, method: str) -> bool:
+    """Whether ``block`` only quotes ``method``'s row: the whole block is ``quoted``, or the method is one of its
+    ``quoted_rows`` (e.g. CAP on the WRN, whose exact dual the suite does not build through residual blocks)."""
+    return bool(block.get("quoted")) or method in block.get("quoted_rows", ())
+
+
 def cell_setting(block: dict, method: str) -> dict:
     """What the paper ran for ``method`` in ``block``: model, training eps and protocol name, after the
     block's per-method ``overrides`` (e.g. CAP on a smaller model). A block without its own protocol uses

@@ -12,6 +12,7 @@ import pandas as pd
 from scipy.stats import beta
 
 from bench.protocols import METHOD_NAMES, split_variant
+from bench.reference import quoted_row
 
 CONFIDENCE = 0.95
 NOT_CERTIFIABLE = "—"  # a reproduced cell that is zero by construction (see the table's footnote)
@@ -90,9 +91,10 @@ def collapse_reason(predict: pd.Series, correct: pd.Series, num_classes: int, ab
     return None
 
 
-def missing_text(method: str, quoted: bool = False) -> str:
+def missing_text(method: str, block: dict | None = None) -> str:
     """What a cell nothing was measured for says: "not run yet" for a row this suite can train (a registered
     method or a variant of one) in a block it runs, "not run here" for a row the paper only quotes."""
+    quoted = block is not None and quoted_row(block, method)
     return "not run yet" if split_variant(method)[0] in METHOD_NAMES and not quoted else "not run here"
 
 

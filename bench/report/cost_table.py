@@ -63,7 +63,7 @@ def build_cost_table(reference: dict, runs: list[CostRun], scale: str, scale_not
         cells = {m: measured.get((m, block["dataset"], cell_setting(block, m)["model"])) for m in block["values"]}
         for method in [m for m in methods if m in block["values"]]:
             run = cells[method]
-            missing = missing_text(method, block.get("quoted", False))
+            missing = missing_text(method, block)
             setting = cell_setting(block, method)
             dataset = used.get(block["dataset"], block["dataset"]) if run else block["dataset"]
             paper = dict(zip(columns, block["values"][method]))

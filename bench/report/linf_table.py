@@ -153,7 +153,7 @@ def _part_rows(part: dict, measured: dict, used: dict[str, str], notes: Footnote
             model = runs[0].provenance["run"]["model"] if runs else setting["model"]
             comparable = bool(runs) and dataset == block["dataset"] and model == setting["model"]
             paper = block["values"][method] or [None] * len(columns)
-            missing = missing_text(method, block.get("quoted", False))
+            missing = missing_text(method, block)
             if aggregate:
                 spread = block.get("spread", {}).get(method) or [None] * len(columns)
                 cells = _aggregated_cells(runs, paper, spread, columns, metric, aggregate, comparable, missing, extra,
@@ -161,8 +161,9 @@ def _part_rows(part: dict, measured: dict, used: dict[str, str], notes: Footnote
             else:
                 cells = _row_cells(runs[0] if runs else None, paper, columns, metric, comparable, missing, extra,
                                    notes)
+            note = block.get("notes", {}).get(method)  # what the reference says about the paper's row
             rows.append([ran(block["dataset"], dataset), ran(setting["model"], model), block["eps"],
-                         setting["eps_train"], label, *cells])
+                         setting["eps_train"], label + (f" {notes.mark(note)}" if note else ""), *cells])
     unit = UNITS[metric][0]
     headers = ["dataset", "model", f"eps ({part.get('norm', 'l_inf')})", "eps_train", "method",
                *(f"{c} {unit}" for c in columns),

@@ -8,7 +8,7 @@ REPO = Path(workflow.basedir)
 sys.path.insert(0, str(REPO))  # bench.reference needs only PyYAML, so this works in any Snakemake env
 
 from bench.protocols import check_norm, protocol_norm, resolve_protocol, split_variant
-from bench.reference import cell_setting, reference_table, table_parts, table_rows
+from bench.reference import cell_setting, quoted_row, reference_table, table_parts, table_rows
 RUN = "{scale}/{dataset}/{model}/{method}/sigma{sigma}/seed{seed}"
 
 wildcard_constraints:

@@ -35,8 +35,9 @@ def linf_runs(table, seed=None):
     ref, scale, seed = config["tables"][table]["reference"], config["scale"], config["seed"] if seed is None else seed
     cells = {}
     for part in table_parts(ref["paper"], ref["table"]):
-        for block in [b for b in part["blocks"] if not b.get("quoted")]:  # quoted blocks: "not run here"
-            for method in [m for m in config["tables"][table]["methods"] if m in block["values"]]:
+        for block in [b for b in part["blocks"] if not b.get("quoted")]:  # quoted blocks and rows: "not run here"
+            for method in [m for m in config["tables"][table]["methods"]
+                           if m in block["values"] and not quoted_row(block, m)]:
                 setting = cell_setting(block, method)
                 dataset = linf_used("datasets", block["dataset"], scale)
                 protocol = resolve_protocol(linf_settings("train_linf", setting["protocol"], table), method)
