@@ -53,6 +53,9 @@ PROTOCOLS = [
        "because CAP does not support the channel-wise normalization, we could not use the input normalization. "
        "Also, due to the memory limit of CAP, we use a smaller batch size of 32")
       for protocol in ("mnist", "cifar10", "svhn", "fig3_6")],
+    *[("train_linf", protocol, "cap", {"options": {"projections": 50}}, THESIS,
+       "but with a batch size of 32 for CAP due to its high memory cost. For CAP, we use random projection of 50 "
+       "dimensions.") for protocol in ("mnist", "cifar10", "svhn", "fig3_6")],
     ("train_linf", "fig3_6", None, {"epochs": 200, "warmup_epochs": 10, "rampup_epochs": 120, "optimizer": "adam",
                                     "lr": 0.001}, THESIS,
      "We train the model with $\\epsilon_{train} = 8/255$ for 200 epochs using ϵ_t -scheduling with 10 warm-up "

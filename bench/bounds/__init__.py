@@ -19,6 +19,10 @@ unstable ReLUs in the final backward pass (thesis sec. 3.3.1, 3.3.3, app. C.3, C
   crown       backward intermediates, slope 1[u + l > 0] everywhere   (Zhang et al. 2018)
   cap         backward intermediates, slope u/(u - l) everywhere      (Wong & Kolter 2018, exact dual,
               without CAP's random projections)
+
+CAP's training loss may estimate the intermediates instead, from random projections (Wong et al. 2018):
+BoundSpec(intermediate="projection", slope="chord", projections=k). That is an estimate, not a bound, so it has no
+name here and no certifier can use it.
 """
 from __future__ import annotations
 
@@ -35,6 +39,7 @@ from bench.bounds.lipschitz import lipschitz_margins
 from bench.bounds.local_lipschitz import local_radius, masked_exact_norm
 from bench.bounds.linear import MEMORY_BUDGET, backward_lower, backward_pre_bounds, bernoulli_rule, rule_slopes
 from bench.bounds.network import Ball, BoundedNet, margin_spec, worst_margin
+from bench.bounds.projection import projected_pre_bounds
 from bench.models import Residual
 
 __all__ = ["BOUNDS", "Ball", "applies", "BoundedNet", "BoundSpec", "UnsupportedLayer", "margin_bounds", "margin_spec",
@@ -44,10 +49,11 @@ __all__ = ["BOUNDS", "Ball", "applies", "BoundedNet", "BoundSpec", "UnsupportedL
 @dataclass(frozen=True)
 class BoundSpec:
     intermediate: str = "ibp"  # "ibp", "backward", "lipschitz" / "lipschitz_l2" (a global constant), "bcp",
-    #                            "local_bcp"
+    #                            "local_bcp", "projection" (estimated, CAP training)
     slope: str | tuple | None = None   # final lower-slope rule; None = IBP only; ("pq", p, q) = Bernoulli
     steps: int = 0                     # projected sign-gradient steps on the slope (OURS)
     step_size: float = 1.0
+    projections: int = 50              # directions per source for intermediate "projection"
 
 
 BOUNDS: dict[str, BoundSpec] = {
@@ -70,7 +76,7 @@ BOUNDS: dict[str, BoundSpec] = {
 def applies(model: nn.Module | BoundedNet, bound: str) -> bool:
     """Whether ``bound`` can bound ``model``: linear (CROWN-family) bounds are not built for residual blocks."""
     net = model if isinstance(model, BoundedNet) else BoundedNet(model)
-    linear = BOUNDS[bound].slope is not None or BOUNDS[bound].intermediate == "backward"
+    linear = BOUNDS[bound].slope is not None or BOUNDS[bound].intermediate in ("backward", "projection")
     return not (linear and any(isinstance(layer, Residual) for layer in net.layers))
 
 
@@ -125,6 +131,8 @@ def margin_bounds(model: nn.Module | BoundedNet, x: torch.Tensor, y: torch.Tenso
         return (ibp, ibp) if with_ibp else ibp
     if spec_of.intermediate == "backward":
         pre = backward_pre_bounds(net, ball, _slope_rule(spec_of.slope), generator, memory_budget)
+    elif spec_of.intermediate == "projection":
+        pre = projected_pre_bounds(net, ball, spec_of.projections, generator)
     slopes = rule_slopes(net, pre, _slope_rule(spec_of.slope), generator)
     if spec_of.steps:
         slopes = optimize_slopes(net, ball, spec, y, pre, slopes, spec_of.steps, spec_of.step_size)

@@ -26,9 +26,9 @@ def interpolate(endpoints: tuple[float, float], fraction: float) -> float:
     return start + (end - start) * fraction
 
 
-def mixed_certified_loss(model, x, y, ctx, bound: str, kappa: tuple[float, float], beta: tuple[float, float]):
-    """Eq. C.1.1 at the current eps_t, kappa_t, beta_t; plain cross-entropy while eps_t = 0 (the bounds are
-    then exact, so the robust term equals it)."""
+def mixed_certified_loss(model, x, y, ctx, bound, kappa: tuple[float, float], beta: tuple[float, float]):
+    """Eq. C.1.1 at the current eps_t, kappa_t, beta_t with ``bound`` (a name of ``bench.bounds.BOUNDS`` or a
+    ``BoundSpec``); plain cross-entropy while eps_t = 0 (the bounds are then exact, so the robust term equals it)."""
     eps_t, kappa_t = ctx.eps * ctx.ramp, interpolate(kappa, ctx.ramp)
     if eps_t == 0 or kappa_t == 1:
         return F.cross_entropy(model(x), y)
