@@ -1,0 +1,194 @@
+"""GPU hours a paper-scale target needs, before submitting it: ``python -m bench.perf.paper_cost [targets]``.
+
+The jobs come from a forced dry run of the DAG at ``scale=paper`` (the same runs a cluster would get). Each job's
+cost is its count of units times the seconds of one unit measured on this machine's device (``--device``):
+
+- training (rules train, train_linf*): epochs x ceil(training images / batch) steps of the method's loss at the
+  target eps / sigma, on the protocol's model and batch (random pixels; one warm-up step, then the mean of two);
+- randomized-smoothing certification: test points x (n0 + n) / batch forward passes of the base classifier;
+- l_inf / l2 verification: test points x the seconds per point of PGD and every certifier of the run, measured
+  on a batch of 4 points.
+
+Measured seconds are kept in a JSON file (``--timings``, default ``benchmarks/paper_cost.json``): measure once on
+the GPU you will use, then plan any target from the file; ``--no-measure`` only reads it. A unit that could not be
+measured (e.g. Duet without its guide on disk) is reported, never guessed. Data loading, checkpointing and the
+per-epoch evaluation some protocols add are not counted.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+import yaml
+
+from bench.io import parse_eps
+from bench.protocols import protocol_norm, resolve_protocol
+
+# Images in the training and test split of each paper dataset (the standard splits the loaders read).
+SPLIT_SIZES = {"mnist": (60_000, 10_000), "cifar10": (50_000, 10_000), "svhn": (73_257, 26_032),
+               "imagenet": (1_281_167, 50_000), "tinyimagenet": (100_000, 10_000)}
+TRAIN_RULES = ("train", "train_linf", "train_linf_traced", "train_linf_lipschitz")
+VERIFY_POINTS = 4
+
+
+def planned_jobs(targets: list[str], scale: str = "paper") -> list[tuple[str, dict]]:
+    """(rule, wildcards) of every job the targets need, from ``snakemake -n --forceall``."""
+    dry = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--forceall", "--config", f"scale={scale}", "--",
+                          *targets], capture_output=True, text=True)
+    if dry.returncode:
+        raise SystemExit(f"the dry run failed:\n{dry.stdout[-3000:]}{dry.stderr[-3000:]}")
+    return parse_dry_run(dry.stdout)
+
+
+def parse_dry_run(text: str) -> list[tuple[str, dict]]:
+    jobs, rule = [], None
+    for line in text.splitlines():
+        if match := re.match(r"^(?:local)?rule (\w+):$", line.strip()):
+            rule = match.group(1)
+        elif rule and (match := re.match(r"^wildcards: (.*)$", line.strip())):
+            jobs.append((rule, dict(item.split("=", 1) for item in match.group(1).split(", "))))
+            rule = None
+    return jobs
+
+
+def _points(settings: dict, test_size: int) -> int:
+    points = math.ceil(test_size / settings.get("skip", 1))
+    return min(points, settings["max_points"]) if settings.get("max_points") else points
+
+
+def job_units(rule: str, w: dict, scale: dict) -> list[tuple[str, dict, float]]:
+    """(kind, what to measure, how many times) of one job; empty for jobs that cost no device time."""
+    if rule == "train":
+        settings = resolve_protocol(scale["train"][w["dataset"]], w["method"], float(w["sigma"]))
+        unit = {"method": w["method"], "sigma": float(w["sigma"]), "eps": None, "norm": "linf"}
+    elif rule in TRAIN_RULES:
+        settings = resolve_protocol(scale["train_linf"][w["protocol"]], w["method"])
+        unit = {"method": w["method"], "sigma": None, "eps": parse_eps(w["eps"]), "norm": protocol_norm(settings)}
+    elif rule == "certify_smoothing":
+        settings = scale["certify"][w["dataset"]]
+        batches = _points(settings, SPLIT_SIZES[w["dataset"]][1]) * (settings["n0"] + settings["n"]) / settings["batch_size"]
+        return [("forward", {"dataset": w["dataset"], "model": w["model"], "batch": settings["batch_size"]}, batches)]
+    elif rule == "verify_linf":
+        settings = scale["verify"][w["dataset"]]
+        protocol = resolve_protocol(scale["train_linf"][w["protocol"]], w["method"])
+        unit = {"dataset": w["dataset"], "model": w["model"], "method": w["method"], "norm": protocol_norm(protocol),
+                "eps": parse_eps(w["test_eps"]), "certifiers": list(settings["certifiers"]),
+                "pgd_steps": settings["pgd_steps"]}
+        return [("verify_point", unit, _points(settings, SPLIT_SIZES[w["dataset"]][1]))]
+    else:
+        return []
+    steps = settings["epochs"] * math.ceil(SPLIT_SIZES[w["dataset"]][0] / settings["batch_size"])
+    unit.update(dataset=w["dataset"], model=w["model"], batch=settings["batch_size"],
+                options=settings.get("options", {}), normalize=settings.get("normalize", True))
+    return [("train_step", unit, steps)]
+
+
+def _seconds(run, repeats: int = 2) -> float:
+    sync = torch.cuda.synchronize if torch.cuda.is_available() else (lambda: None)
+    run()
+    sync()
+    began = time.perf_counter()
+    for _ in range(repeats):
+        run()
+    sync()
+    return (time.perf_counter() - began) / repeats
+
+
+def measure(kind: str, unit: dict, device: str) -> float:
+    """Seconds of one unit on ``device``: a training step, a forward batch, or the verification of one point."""
+    from bench.data import dataset_spec
+    from bench.methods import TrainContext, get_method
+    from bench.models import build_model
+
+    spec = dataset_spec(unit["dataset"])
+    torch.manual_seed(0)
+    model = build_model(unit["model"], spec, unit.get("normalize", True)).to(device)
+    batch = unit.get("batch", VERIFY_POINTS)
+    x = torch.rand(batch, *spec.shape, device=device)
+    y = torch.randint(0, spec.num_classes, (batch,), device=device)
+    if kind == "forward":
+        model.eval()
+        with torch.no_grad():
+            return _seconds(lambda: model(x))
+    if kind == "train_step":
+        method = get_method(unit["method"], unit["options"])
+        if hasattr(method, "initialize"):
+            method.initialize(model)
+        optimizer = torch.optim.SGD(model.parameters(), 1e-6)
+        ctx = TrainContext(0, 1, torch.Generator(device).manual_seed(0), sigma=unit["sigma"], eps=unit["eps"],
+                           norm=unit["norm"])
+
+        def step():
+            optimizer.zero_grad(set_to_none=True)
+            method.loss(model.train(), x, y, ctx).backward()
+            optimizer.step()
+        return _seconds(step)
+    from bench.attacks import pgd
+    from bench.verify import verify_batch
+
+    model.eval()
+    own = getattr(get_method(unit["method"]), "certifiers", ())
+    certifiers = tuple(dict.fromkeys((*unit["certifiers"], *own)))
+    generator = torch.Generator(device).manual_seed(0)
+    return _seconds(lambda: (pgd(model, x, y, unit["eps"], unit["pgd_steps"], unit["eps"] / 4, unit["norm"], generator),
+                             verify_batch(model, x, y, unit["eps"], certifiers, unit["norm"], generator)),
+                    repeats=1) / batch
+
+
+def plan(targets: list[str], timings: dict, device: str, may_measure: bool, config: dict) -> list[dict]:
+    """Per target: device hours of training and of certification / verification, and the units not measured."""
+    rows = []
+    for target in targets:
+        hours = {"train": 0.0, "certify": 0.0}
+        missing, trainings = set(), 0
+        for rule, wildcards in planned_jobs([target]):
+            for kind, unit, count in job_units(rule, wildcards, config["scales"]["paper"]):
+                key = f"{kind} {json.dumps(unit, sort_keys=True)}"
+                trainings += kind == "train_step"
+                if key not in timings and may_measure:
+                    try:
+                        timings[key] = measure(kind, unit, device)
+                    except Exception as err:  # reported as not measured, never guessed
+                        timings[key] = None
+                        print(f"  not measured: {kind} {unit.get('method', unit['model'])}: {err}", file=sys.stderr)
+                seconds = timings.get(key)
+                if seconds is None:
+                    missing.add(f"{kind} {unit.get('method', unit['model'])}")
+                    continue
+                hours["train" if kind == "train_step" else "certify"] += count * seconds / 3600
+        rows.append({"target": target, "trainings": trainings, **hours, "missing": sorted(missing)})
+    return rows
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("targets", nargs="+")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--timings", default="benchmarks/paper_cost.json")
+    parser.add_argument("--no-measure", action="store_true", help="only read --timings")
+    args = parser.parse_args(argv)
+    path = Path(args.timings)
+    timings = json.loads(path.read_text()) if path.exists() else {}
+    config = yaml.safe_load(Path("config/config.yaml").read_text())
+    rows = plan(args.targets, timings, args.device, not args.no_measure, config)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(timings, indent=1, sort_keys=True))
+    device = torch.cuda.get_device_name(0) if args.device.startswith("cuda") else "cpu"
+    print(f"device hours at paper scale, unit times measured on {device} (kept in {path})")
+    print(f"{'target':<44} {'trainings':>9} {'train h':>9} {'certify/verify h':>17} {'total h':>9}")
+    for row in rows:
+        total = f"{'>= ' if row['missing'] else ''}{row['train'] + row['certify']:.1f}"
+        print(f"{row['target']:<44} {row['trainings']:>9} {row['train']:>9.1f} {row['certify']:>17.1f} {total:>9}")
+        if row["missing"]:
+            print(f"  not counted (not measured): {', '.join(row['missing'])}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,66 @@
+"""The paper-scale cost planner (bench.perf.paper_cost): jobs read from a dry run, each job's units from the
+paper protocols, hours from unit seconds kept in a file."""
+import json
+import math
+
+import pytest
+import yaml
+
+from bench.perf import paper_cost
+from conftest import REPO
+from bench.perf.paper_cost import SPLIT_SIZES, job_units, main, parse_dry_run, plan
+
+DRY_RUN = """
+rule train_linf_lipschitz:
+    output: results/ckpt/paper/cifar10/6c2f/bcp/eps36_255/bcp_cifar10/seed0/model.pt
+    wildcards: scale=paper, dataset=cifar10, model=6c2f, method=bcp, eps=36_255, protocol=bcp_cifar10, seed=0
+    resources: tmpdir=/tmp
+
+rule table_linf:
+    output: tables/x.md
+"""
+
+
+@pytest.fixture(scope="module")
+def paper():
+    return yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+
+
+def test_a_dry_runs_jobs_are_read_with_their_wildcards():
+    assert parse_dry_run(DRY_RUN) == [("train_linf_lipschitz", {
+        "scale": "paper", "dataset": "cifar10", "model": "6c2f", "method": "bcp", "eps": "36_255",
+        "protocol": "bcp_cifar10", "seed": "0"})]
+
+
+def test_units_follow_the_paper_protocols(paper):
+    scale = paper["scales"]["paper"]
+    [(kind, unit, steps)] = job_units(*parse_dry_run(DRY_RUN)[0], scale)
+    protocol = scale["train_linf"]["bcp_cifar10"]
+    assert kind == "train_step" and unit["batch"] == protocol["batch_size"] and unit["norm"] == "l2"
+    assert steps == protocol["epochs"] * math.ceil(50_000 / protocol["batch_size"])
+    wildcards = {"scale": "paper", "dataset": "cifar10", "model": "resnet110", "method": "cohen", "sigma": "0.25",
+                 "seed": "0"}
+    [(kind, unit, batches)] = job_units("certify_smoothing", wildcards, scale)
+    certify = scale["certify"]["cifar10"]
+    assert kind == "forward" and batches == pytest.approx(
+        math.ceil(SPLIT_SIZES["cifar10"][1] / certify["skip"]) * (certify["n0"] + certify["n"]) / certify["batch_size"])
+    assert job_units("table_linf", {}, scale) == []
+
+
+def test_hours_are_unit_seconds_times_counts_and_unmeasured_units_are_reported(repo, paper, tmp_path, monkeypatch,
+                                                                                capsys):
+    monkeypatch.chdir(repo)
+    target = "tables/duet_table3_cost.md"
+    jobs = paper_cost.planned_jobs([target])  # the real DAG, once
+    monkeypatch.setattr(paper_cost, "planned_jobs", lambda targets: jobs)
+    units = [unit for rule, w in jobs for unit in job_units(rule, w, paper["scales"]["paper"])]
+    timings = {f"{kind} {json.dumps(unit, sort_keys=True)}": 0.5 for kind, unit, _ in units
+               if unit["method"] != "duet"}
+    [row] = plan([target], dict(timings), "cpu", False, paper)
+    expected = sum(count * 0.5 / 3600 for kind, unit, count in units if unit["method"] != "duet")
+    assert row["train"] + row["certify"] == pytest.approx(expected) and row["missing"]
+    assert all("duet" in missing for missing in row["missing"])
+    file = tmp_path / "timings.json"
+    file.write_text(json.dumps(timings))
+    main(["--no-measure", "--timings", str(file), target])
+    assert ">= " in capsys.readouterr().out  # a total with units left out says it is a lower bound
