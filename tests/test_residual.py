@@ -24,10 +24,9 @@ def test_the_wrn_adds_a_convolution_shortcut_to_every_block():
     assert model(torch.zeros(2, 3, 32, 32)).shape == (2, 10)
 
 
-@pytest.mark.parametrize("eps", [0.3, 1.0])
-def test_bcp_lmt_and_ibp_through_residual_blocks_hold_for_ten_thousand_sampled_points(eps):
-    model = residual_net(4)
-    x = torch.rand(3, 1, 8, 8, generator=torch.Generator().manual_seed(1))
+def test_bcp_lmt_and_ibp_through_residual_blocks_hold_for_ten_thousand_sampled_points():
+    model, eps = residual_net(4), 0.5
+    x = torch.rand(2, 1, 8, 8, generator=torch.Generator().manual_seed(1))
     y = model(x).argmax(1)
     net = BoundedNet(model)
     ball_box = ball_and_box(net, Ball(x, eps, "l2"), sound_norm(net))
