@@ -1,0 +1,158 @@
+"""Lipschitz bounds of a ReLU network and of its logit differences (crm sec. 3 and Table 2): the naive product
+bound and LipLT, the loop-transformation bound of crm Theorem 3.3, each for the whole net (L), for one logit
+(L_i, GloRo's per-class constants) and for a logit difference z_i - z_j (L_ij, crm's "direct pairwise" bound).
+
+The net is cut at its ReLUs into linear maps W_0, ..., W_L (each the composition of the affine layers between two
+ReLUs, biases dropped: Linear, Conv2d, Flatten, Normalize, BatchNorm in eval mode, AvgPool2d). ReLU is slope-
+restricted in [alpha, beta] = [0, 1], so with H_k = 0 and G_k = I crm eq. 19 reads, with W_{a..b} = W_a ... W_b,
+
+    m_0 = ||W_0||,  m_{k+1} = 2^-(k+1) ||W_{k+1..0}|| + 1/2 sum_{j<=k} 2^-(k-j) ||W_{k+1..j+1}|| m_j,
+
+and m_L bounds the net's Lipschitz constant (O(L^2) norms of products, against the naive bound's L norms of
+factors). For z_i - z_j the last map W_L is replaced by its row difference (W_L)_i - (W_L)_j, whose products'
+norms are vector norms, exact from one adjoint pass for every pair at once.
+
+Norms of products: ``norm="exact"`` gives guaranteed bounds for certificates: the exact largest singular value
+(float64 SVD) of the product's dense matrix when it has at most ``DENSE_LIMIT`` entries, else the product of its
+layers' guaranteed bounds (``bench.bounds.lipschitz.l2_lipschitz_bound``), with which LipLT never exceeds naive.
+``norm="power"`` takes ``iterations`` power steps (an estimate from below, differentiable: training).
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from bench.bounds.layers import Normalize, UnsupportedLayer, _shape_channel, channel_affine, flatten_layers
+from bench.bounds.lipschitz import l2_lipschitz_bound
+
+DENSE_LIMIT = 1 << 24
+LINEAR = (nn.Linear, nn.Conv2d, nn.Flatten, Normalize, nn.AvgPool2d, nn.modules.batchnorm._BatchNorm)
+
+
+class LinearMap:
+    """Consecutive affine layers without their biases, as a linear map on inputs of ``shape``."""
+
+    def __init__(self, layers: list[nn.Module], shape: tuple[int, ...]):
+        for layer in layers:
+            if not isinstance(layer, LINEAR) or (isinstance(layer, nn.modules.batchnorm._BatchNorm) and layer.training):
+                mode = " in training mode" if isinstance(layer, nn.modules.batchnorm._BatchNorm) else ""
+                raise UnsupportedLayer(f"LipLT cannot bound {type(layer).__name__}{mode}: it bounds ReLU nets of "
+                                       "Linear, Conv2d, Flatten, Normalize, AvgPool2d and BatchNorm in eval mode")
+        self.layers, self.shape = layers, tuple(shape)
+        self.shapes = [self.shape]
+        with torch.no_grad():
+            v = torch.zeros((1, *shape), device=self._device())
+            for layer in layers:
+                v = self._apply_layer(layer, v)
+                self.shapes.append(tuple(v.shape[1:]))
+
+    def _device(self):
+        return next((p.device for layer in self.layers for p in layer.parameters()), torch.device("cpu"))
+
+    @staticmethod
+    def _apply_layer(layer: nn.Module, v: torch.Tensor) -> torch.Tensor:
+        if isinstance(layer, nn.Linear):
+            return v @ layer.weight.to(v.dtype).T
+        if isinstance(layer, nn.Conv2d):
+            return F.conv2d(v, layer.weight.to(v.dtype), None, layer.stride, layer.padding, layer.dilation,
+                            layer.groups)
+        if isinstance(layer, (Normalize, nn.modules.batchnorm._BatchNorm)):
+            return v * _shape_channel(channel_affine(layer)[0].to(v.dtype), v.dim() > 2)
+        return layer(v)  # Flatten, AvgPool2d: linear already
+
+    def __call__(self, v: torch.Tensor) -> torch.Tensor:
+        for layer in self.layers:
+            v = self._apply_layer(layer, v)
+        return v
+
+    def sound_norm(self) -> torch.Tensor:
+        return math.prod(l2_lipschitz_bound(layer, shape).double() for layer, shape in zip(self.layers, self.shapes))
+
+
+def linear_maps(model: nn.Module, input_shape: tuple[int, ...]) -> list[LinearMap]:
+    """W_0, ..., W_L: the net cut at its ReLUs; refuses any other nonlinearity, naming it."""
+    groups, current = [], []
+    for layer in flatten_layers(model):
+        if isinstance(layer, nn.ReLU):
+            groups.append(current)
+            current = []
+        else:
+            current.append(layer)
+    groups.append(current)
+    maps, shape = [], tuple(input_shape)
+    for layers in groups:
+        maps.append(LinearMap(layers, shape))
+        shape = maps[-1].shapes[-1]
+    return maps
+
+
+def _compose(maps: list[LinearMap]):
+    def apply(v):
+        for linear in maps:
+            v = linear(v)
+        return v
+    return apply
+
+
+def product_norm(maps: list[LinearMap], norm: str, iterations: int = 50, rows: torch.Tensor | None = None):
+    """||W_b ... W_a|| for ``maps`` = [W_a, ..., W_b]; with ``rows`` (R, outputs of W_b), the l2 norm of each
+    ``rows[r] @ W_b ... W_a`` instead (R values, exact: one adjoint pass; ``rows``' own norms without maps)."""
+    rows = rows.double() if rows is not None and norm == "exact" else rows
+    if rows is not None and not maps:
+        return rows.norm(dim=1)
+    apply, shape = _compose(maps), maps[0].shape
+    device = maps[0]._device()
+    if rows is not None:
+        v = torch.zeros((len(rows), *shape), device=device, dtype=rows.dtype, requires_grad=True)
+        with torch.enable_grad():
+            out = apply(v).flatten(1)
+            (grad,) = torch.autograd.grad((out * rows).sum(), v, create_graph=torch.is_grad_enabled())
+        return grad.flatten(1).norm(dim=1)
+    size, outputs = math.prod(shape), math.prod(maps[-1].shapes[-1])
+    if norm == "exact":
+        if size * outputs > DENSE_LIMIT:
+            return math.prod(linear.sound_norm() for linear in maps)
+        with torch.no_grad():
+            basis = torch.eye(size, dtype=torch.float64, device=device).reshape(size, *shape)
+            dense = _compose(maps)(basis).reshape(size, -1)
+        return torch.linalg.matrix_norm(dense, ord=2)
+    v = torch.randn((1, *shape), generator=torch.Generator(device).manual_seed(0), device=device)
+    for _ in range(iterations):
+        with torch.no_grad():
+            v = v.detach().requires_grad_()
+            with torch.enable_grad():
+                out = apply(v)
+                (w,) = torch.autograd.grad(out, v, out)
+            v = w / w.norm().clamp_min(1e-30)
+    return apply(v.detach()).norm()
+
+
+def pair_rows(last: nn.Linear, pairs: list[tuple[int, int]] | None = None) -> torch.Tensor:
+    """Rows (W_L)_i - (W_L)_j of every pair (i < j by default), or (W_L)_i for pairs (i, None)."""
+    weight = last.weight
+    classes = weight.shape[0]
+    pairs = pairs if pairs is not None else [(i, j) for i in range(classes) for j in range(i + 1, classes)]
+    return torch.stack([weight[i] - (weight[j] if j is not None else 0) for i, j in pairs])
+
+
+def naive_bound(maps: list[LinearMap], norm: str = "exact", *, rows=None, iterations: int = 50) -> torch.Tensor:
+    """prod_k ||W_k||: the product of the maps' norms (the last one's rows' norms with ``rows``)."""
+    inner = math.prod(product_norm([linear], norm, iterations) for linear in maps[:-1])
+    return inner * (product_norm([], norm, rows=rows) if rows is not None else product_norm(maps[-1:], norm, iterations))
+
+
+def liplt_bound(maps: list[LinearMap], norm: str = "exact", *, rows=None, iterations: int = 50) -> torch.Tensor:
+    """m_L of crm eq. 19 for ReLU (alpha 0, beta 1): a Lipschitz constant of the net, or with ``rows`` one for
+    each rows[r] @ z (a logit, or a logit difference)."""
+    m = [product_norm(maps[:1], norm, iterations)]
+    for k in range(len(maps) - 1):
+        last = k + 1 == len(maps) - 1 and rows is not None
+
+        def size(j):  # ||W_{k+1} ... W_j||; at the last map, of the rows in its place
+            return product_norm(maps[j:k + 1], norm, iterations, rows) if last else \
+                product_norm(maps[j:k + 2], norm, iterations)
+        m.append(0.5 ** (k + 1) * size(0) + 0.5 * sum(0.5 ** (k - j) * size(j + 1) * m[j] for j in range(k + 1)))
+    return m[-1]

@@ -1,0 +1,74 @@
+"""LipLT and the naive bound (bench.bounds.liplt; crm sec. 3, Table 2): ordered as crm proves, above the exact
+constant of a one-hidden-layer net and above every gradient norm gradient ascent finds, and refusing layers they
+cannot bound by name."""
+import itertools
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from bench.bounds.layers import UnsupportedLayer
+from bench.bounds.liplt import linear_maps, liplt_bound, naive_bound, pair_rows
+from test_bcp import small_net
+
+PAIRS = [(i, j) for i in range(5) for j in range(i + 1, 5)]
+
+
+def bounds(model, shape, norm="exact"):
+    maps, last = linear_maps(model, shape), [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
+    rows = {"pair": pair_rows(last, PAIRS), "class": pair_rows(last, [(i, None) for i in range(5)])}
+    with torch.no_grad():
+        return {(kind, name): bound(maps, norm, rows=rows.get(name)).detach()
+                for kind, bound in (("naive", naive_bound), ("liplt", liplt_bound)) for name in ("net", "pair", "class")}
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_liplt_is_below_naive_and_pairwise_constants_below_their_proxies(seed):
+    b = bounds(small_net(seed), (1, 6, 6))
+    for name in ("net", "pair", "class"):
+        assert (b["liplt", name] <= b["naive", name] + 1e-9).all()
+    assert (b["liplt", "net"] < 0.9 * b["naive", "net"]).all()
+    for kind in ("naive", "liplt"):
+        per_class = b[kind, "class"]
+        assert all(b[kind, "pair"][k] <= per_class[i] + per_class[j] + 1e-9 for k, (i, j) in enumerate(PAIRS))
+        assert (b[kind, "pair"] <= math.sqrt(2) * b[kind, "net"] + 1e-9).all()
+
+
+def test_liplt_bounds_the_exact_constant_of_a_one_hidden_layer_net():
+    """Every activation pattern D (ReLU's slopes on some region): ||W1 D W0|| <= L, and row by row for the pairs."""
+    torch.manual_seed(3)
+    model = nn.Sequential(nn.Linear(4, 7), nn.ReLU(), nn.Linear(7, 5)).double()
+    b = bounds(model, (4,))
+    w0, w1 = model[0].weight.detach(), model[2].weight.detach()
+    for pattern in itertools.product([0.0, 1.0], repeat=7):
+        jacobian = w1 @ torch.diag(torch.tensor(pattern, dtype=torch.float64)) @ w0
+        assert torch.linalg.matrix_norm(jacobian, ord=2) <= b["liplt", "net"] + 1e-12
+        for k, (i, j) in enumerate(PAIRS):
+            assert (jacobian[i] - jacobian[j]).norm() <= b["liplt", "pair"][k] + 1e-12
+
+
+def test_no_input_has_a_logit_difference_steeper_than_its_bound():
+    """A ReLU net's input gradient is piecewise constant (gradient ascent on its norm does not move), so many
+    inputs are searched instead: the steepest gradient of each z_i - z_j stays below L_ij, and not far below."""
+    model = small_net(4)
+    b = bounds(model, (1, 6, 6))
+    x = torch.rand(2048, 1, 6, 6, generator=torch.Generator().manual_seed(0), requires_grad=True)
+    logits = model(x)
+    steepest = torch.stack([torch.autograd.grad((logits[:, i] - logits[:, j]).sum(), x, retain_graph=True)[0]
+                            .flatten(1).norm(dim=1).max() for i, j in PAIRS])
+    assert (steepest <= b["liplt", "pair"].float() + 1e-5).all()
+    assert (steepest > 0.15 * b["liplt", "pair"].float()).all()
+
+
+def test_power_iteration_approaches_the_exact_bound_from_below():
+    model = small_net(5)
+    exact, power = liplt_bound(linear_maps(model, (1, 6, 6))), liplt_bound(linear_maps(model, (1, 6, 6)), "power", iterations=300)
+    assert float(power) <= float(exact) + 1e-5 and float(power) == pytest.approx(float(exact), rel=1e-3)
+
+
+@pytest.mark.parametrize("layer, name", [(nn.MaxPool2d(2), "MaxPool2d"), (nn.BatchNorm2d(4), "BatchNorm2d in training")])
+def test_a_layer_liplt_cannot_bound_is_refused_by_name(layer, name):
+    model = nn.Sequential(nn.Conv2d(1, 4, 3), layer, nn.ReLU(), nn.Flatten(), nn.LazyLinear(3))
+    with pytest.raises(UnsupportedLayer, match=name):
+        linear_maps(model, (1, 6, 6))
