@@ -101,7 +101,7 @@ def test_an_lmt_run_on_linf_balls_is_refused(tmp_path):
         train(replace(BCP_RUN, method="lmt"), replace(BCP_SETTINGS, norm="linf"), tmp_path, progress=False)
 
 
-def test_l2_pgd_never_breaks_a_point_bcp_local_bcp_or_lmt_certifies(tmp_path):
+def test_l2_pgd_never_breaks_a_point_bcp_local_bcp_liplt_or_lmt_certifies(tmp_path):
     model, _ = load_trained(train(BCP_RUN, replace(BCP_SETTINGS, epochs=4, rampup_epochs=2), tmp_path, progress=False))
     x, y = stack(load_dataset("digits_rgb8", "test"), range(200))
     generator = torch.Generator().manual_seed(0)
@@ -110,7 +110,7 @@ def test_l2_pgd_never_breaks_a_point_bcp_local_bcp_or_lmt_certifies(tmp_path):
         assert (adv - x).flatten(1).norm(dim=1).max() <= eps + 1e-5
         with torch.no_grad():
             broken = model(adv).argmax(1) != y
-            for name in ("bcp", "local_bcp", "lipschitz_l2"):
+            for name in ("bcp", "local_bcp", "liplt", "lipschitz_l2"):
                 certified = worst_margin(margin_bounds(model, x, y, eps, name, "l2"), y) > 0
                 assert not (certified & broken).any(), name
                 if name == "bcp" and eps == 0.1:

@@ -16,6 +16,7 @@ unstable ReLUs in the final backward pass (thesis sec. 3.3.1, 3.3.3, app. C.3, C
   lipschitz_l2  clean margins minus sqrt(2) L eps, L a product of per-layer l2 norms   (LMT, Tsuzuku et al. 2018)
   bcp         ball and box propagated together, margin over their intersection (BCP, thesis sec. 3.2)
   local_bcp   bcp with the penultimate ball's radius from local Lipschitz bounds   (Huang et al. 2021)
+  liplt       clean margins minus L_ym eps, L_ym LipLT's bound for z_y - z_m   (crm eqs. 5 and 19)
   crown       backward intermediates, slope 1[u + l > 0] everywhere   (Zhang et al. 2018)
   cap         backward intermediates, slope u/(u - l) everywhere      (Wong & Kolter 2018, exact dual,
               without CAP's random projections)
@@ -35,6 +36,7 @@ from torch import nn
 from bench.bounds.bcp import bcp_margins, global_lipschitz_margins, sound_norm
 from bench.bounds.ibp import ibp_margins, interval_bounds
 from bench.bounds.layers import UnsupportedLayer
+from bench.bounds.liplt import liplt_margins
 from bench.bounds.lipschitz import lipschitz_margins
 from bench.bounds.local_lipschitz import local_radius, masked_exact_norm
 from bench.bounds.linear import MEMORY_BUDGET, backward_lower, backward_pre_bounds, bernoulli_rule, rule_slopes
@@ -68,15 +70,17 @@ BOUNDS: dict[str, BoundSpec] = {
     "lipschitz_l2": BoundSpec(intermediate="lipschitz_l2"),
     "bcp": BoundSpec(intermediate="bcp"),
     "local_bcp": BoundSpec(intermediate="local_bcp"),
+    "liplt": BoundSpec(intermediate="liplt"),
     "crown": BoundSpec(intermediate="backward", slope="crown"),
     "cap": BoundSpec(intermediate="backward", slope="chord"),
 }
 
 
 def applies(model: nn.Module | BoundedNet, bound: str) -> bool:
-    """Whether ``bound`` can bound ``model``: linear (CROWN-family) bounds are not built for residual blocks."""
+    """Whether ``bound`` can bound ``model``: linear (CROWN-family) bounds and LipLT are not built for residual
+    blocks."""
     net = model if isinstance(model, BoundedNet) else BoundedNet(model)
-    linear = BOUNDS[bound].slope is not None or BOUNDS[bound].intermediate in ("backward", "projection")
+    linear = BOUNDS[bound].slope is not None or BOUNDS[bound].intermediate in ("backward", "projection", "liplt")
     return not (linear and any(isinstance(layer, Residual) for layer in net.layers))
 
 
@@ -115,12 +119,14 @@ def margin_bounds(model: nn.Module | BoundedNet, x: torch.Tensor, y: torch.Tenso
         num_classes = net.layers[-1].out_features if isinstance(net.layers[-1], nn.Linear) else net.record(x).shape[-1]
     spec = margin_spec(y, num_classes, x.dtype)
     ball = Ball(x, eps, norm)
-    if spec_of.intermediate in ("lipschitz", "lipschitz_l2", "bcp", "local_bcp"):  # sound per-layer constants
+    if spec_of.intermediate in ("lipschitz", "lipschitz_l2", "bcp", "local_bcp", "liplt"):  # sound constants
         if spec_of.intermediate == "bcp":
             margins = bcp_margins(net, ball, spec)
         elif spec_of.intermediate == "local_bcp":
             margins = bcp_margins(net, ball, spec, local_radius=local_radius(net, ball, sound_norm(net),
                                                                             masked_exact_norm()))
+        elif spec_of.intermediate == "liplt":
+            margins = liplt_margins(net.model, x, y, spec, ball.l2_radius())
         elif spec_of.intermediate == "lipschitz":
             margins = lipschitz_margins(net, x, spec, eps)
         else:

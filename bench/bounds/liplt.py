@@ -156,3 +156,18 @@ def liplt_bound(maps: list[LinearMap], norm: str = "exact", *, rows=None, iterat
                 product_norm(maps[j:k + 2], norm, iterations)
         m.append(0.5 ** (k + 1) * size(0) + 0.5 * sum(0.5 ** (k - j) * size(j + 1) * m[j] for j in range(k + 1)))
     return m[-1]
+
+
+def pairwise_constants(model: nn.Module, input_shape: tuple[int, ...], norm: str = "exact") -> torch.Tensor:
+    """(K, K) LipLT constants L_ij of every z_i - z_j (zero on the diagonal), guaranteed with ``norm="exact"``."""
+    last = [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
+    classes = last.out_features
+    pairs = [(i, j) for i in range(classes) for j in range(classes)]
+    return liplt_bound(linear_maps(model, input_shape), norm, rows=pair_rows(last, pairs)).reshape(classes, classes)
+
+
+def liplt_margins(model: nn.Module, x: torch.Tensor, y: torch.Tensor, spec: torch.Tensor, radius) -> torch.Tensor:
+    """Lower bounds on z_y - z_m over the l2 ball of ``radius``: z_y(x) - z_m(x) - L_ym radius (crm eqs. 4-5)."""
+    constants = pairwise_constants(model, tuple(x.shape[1:])).to(x.dtype)
+    margins = torch.einsum("bmc,bc->bm", spec, model(x))
+    return margins - constants[y] * radius

@@ -49,6 +49,7 @@ class BoundedNet:
     training mode) the clean batch's statistics, which the bounds then use as a fixed affine map."""
 
     def __init__(self, model: nn.Module):
+        self.model = model
         self.layers = flatten_layers(model)
         self.relus = [i for i, layer in enumerate(self.layers) if isinstance(layer, nn.ReLU)]
         self.in_shapes: list[tuple[int, ...]] = []
