@@ -21,7 +21,7 @@ from itertools import combinations
 from bench.io import parse_eps
 from bench.reference import cell_setting, load_paper
 
-PAPERS = ("landscape", "sac", "book", "bcp", "duet")
+PAPERS = ("landscape", "sac", "book", "bcp", "duet", "crm")
 CLEAN, PGD, CERTIFIED = ("standard", "clean"), ("pgd",), ("verified", "certified")
 
 

@@ -75,12 +75,11 @@ def test_a_layer_liplt_cannot_bound_is_refused_by_name(layer, name):
         linear_maps(model, (1, 6, 6))
 
 
-@pytest.mark.parametrize("eps", [0.3, 1.0])
-def test_the_liplt_certificate_holds_for_ten_thousand_sampled_points_and_beats_lmts(eps):
+def test_the_liplt_certificate_holds_for_ten_thousand_sampled_points_and_beats_lmts():
     from bench.bounds import margin_bounds
     from test_bcp import sample_ball
 
-    model = small_net(6)
+    model, eps = small_net(6), 0.5
     x = torch.rand(3, 1, 6, 6, generator=torch.Generator().manual_seed(1))
     y = model(x).argmax(1)
     liplt = margin_bounds(model, x, y, eps, "liplt", "l2").detach()

@@ -283,3 +283,13 @@ def test_tables_over_seeds_train_every_row_at_each_seed(workdir):
     assert all(run.format(m, seed) in output for m in ("bcp", "ibp") for seed in range(9))
     assert run.format("cap", 0) in output and run.format("cap", 1) not in output
     assert "small/bcp-lam_start0.01-lam_end0.5/eps36_255/bcp_cifar10/seed2/model.pt" in output
+
+
+def test_crm_table1_trains_its_rows_and_shares_local_lip_b_with_the_duet_tables(workdir):
+    """crm Table 1: Standard, GloRo and CRM on the MNIST and CIFAR-10 stand-ins under CRM's protocol; Local-Lip-B is
+    the Duet tables' LocalBCP run (Huang et al.'s protocol and eps_train); the literature's rows are quoted."""
+    output = snakemake(workdir, "-n", "-F", "tables/crm_table1_l2.md")
+    assert scheduled_jobs(output) == {"train_linf": 7, "verify_linf": 7, "table_linf": 1}
+    run = "results/ckpt/smoke/{}/{}/{}/eps{}/{}/seed0/model.pt"
+    assert all(run.format("digits", "small", m, "1.58", "crm_mnist") in output for m in ("standard", "gloro", "crm"))
+    assert run.format("digits_rgb8", "small_star", "local_bcp", "0.1551", "local_lip_cifar10") in output

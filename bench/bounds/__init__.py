@@ -17,6 +17,7 @@ unstable ReLUs in the final backward pass (thesis sec. 3.3.1, 3.3.3, app. C.3, C
   bcp         ball and box propagated together, margin over their intersection (BCP, thesis sec. 3.2)
   local_bcp   bcp with the penultimate ball's radius from local Lipschitz bounds   (Huang et al. 2021)
   liplt       clean margins minus L_ym eps, L_ym LipLT's bound for z_y - z_m   (crm eqs. 5 and 19)
+  pairwise_naive  the same with the naive product ||W_y - W_m|| prod_k ||W_k|| (GloRo's K_ym, Leino et al. 2021)
   crown       backward intermediates, slope 1[u + l > 0] everywhere   (Zhang et al. 2018)
   cap         backward intermediates, slope u/(u - l) everywhere      (Wong & Kolter 2018, exact dual,
               without CAP's random projections)
@@ -71,6 +72,7 @@ BOUNDS: dict[str, BoundSpec] = {
     "bcp": BoundSpec(intermediate="bcp"),
     "local_bcp": BoundSpec(intermediate="local_bcp"),
     "liplt": BoundSpec(intermediate="liplt"),
+    "pairwise_naive": BoundSpec(intermediate="pairwise_naive"),
     "crown": BoundSpec(intermediate="backward", slope="crown"),
     "cap": BoundSpec(intermediate="backward", slope="chord"),
 }
@@ -80,7 +82,8 @@ def applies(model: nn.Module | BoundedNet, bound: str) -> bool:
     """Whether ``bound`` can bound ``model``: linear (CROWN-family) bounds and LipLT are not built for residual
     blocks."""
     net = model if isinstance(model, BoundedNet) else BoundedNet(model)
-    linear = BOUNDS[bound].slope is not None or BOUNDS[bound].intermediate in ("backward", "projection", "liplt")
+    linear = BOUNDS[bound].slope is not None or \
+        BOUNDS[bound].intermediate in ("backward", "projection", "liplt", "pairwise_naive")
     return not (linear and any(isinstance(layer, Residual) for layer in net.layers))
 
 
@@ -119,14 +122,15 @@ def margin_bounds(model: nn.Module | BoundedNet, x: torch.Tensor, y: torch.Tenso
         num_classes = net.layers[-1].out_features if isinstance(net.layers[-1], nn.Linear) else net.record(x).shape[-1]
     spec = margin_spec(y, num_classes, x.dtype)
     ball = Ball(x, eps, norm)
-    if spec_of.intermediate in ("lipschitz", "lipschitz_l2", "bcp", "local_bcp", "liplt"):  # sound constants
+    if spec_of.intermediate in ("lipschitz", "lipschitz_l2", "bcp", "local_bcp", "liplt", "pairwise_naive"):
         if spec_of.intermediate == "bcp":
             margins = bcp_margins(net, ball, spec)
         elif spec_of.intermediate == "local_bcp":
             margins = bcp_margins(net, ball, spec, local_radius=local_radius(net, ball, sound_norm(net),
                                                                             masked_exact_norm()))
-        elif spec_of.intermediate == "liplt":
-            margins = liplt_margins(net.model, x, y, spec, ball.l2_radius())
+        elif spec_of.intermediate in ("liplt", "pairwise_naive"):
+            margins = liplt_margins(net.model, x, y, spec, ball.l2_radius(),
+                                    "liplt" if spec_of.intermediate == "liplt" else "naive")
         elif spec_of.intermediate == "lipschitz":
             margins = lipschitz_margins(net, x, spec, eps)
         else:

@@ -158,16 +158,22 @@ def liplt_bound(maps: list[LinearMap], norm: str = "exact", *, rows=None, iterat
     return m[-1]
 
 
-def pairwise_constants(model: nn.Module, input_shape: tuple[int, ...], norm: str = "exact") -> torch.Tensor:
-    """(K, K) LipLT constants L_ij of every z_i - z_j (zero on the diagonal), guaranteed with ``norm="exact"``."""
+def pairwise_constants(model: nn.Module, input_shape: tuple[int, ...], norm: str = "exact", bound: str = "liplt",
+                       iterations: int = 50) -> torch.Tensor:
+    """(K, K) constants L_ij of every z_i - z_j (zero on the diagonal) by LipLT or the naive product (GloRo's
+    K_ij), guaranteed with ``norm="exact"``, power-iteration estimates (differentiable) with ``"power"``."""
     last = [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
     classes = last.out_features
     pairs = [(i, j) for i in range(classes) for j in range(classes)]
-    return liplt_bound(linear_maps(model, input_shape), norm, rows=pair_rows(last, pairs)).reshape(classes, classes)
+    of = liplt_bound if bound == "liplt" else naive_bound
+    rows = pair_rows(last, pairs)
+    return of(linear_maps(model, input_shape), norm, rows=rows, iterations=iterations).reshape(classes, classes)
 
 
-def liplt_margins(model: nn.Module, x: torch.Tensor, y: torch.Tensor, spec: torch.Tensor, radius) -> torch.Tensor:
-    """Lower bounds on z_y - z_m over the l2 ball of ``radius``: z_y(x) - z_m(x) - L_ym radius (crm eqs. 4-5)."""
-    constants = pairwise_constants(model, tuple(x.shape[1:])).to(x.dtype)
+def liplt_margins(model: nn.Module, x: torch.Tensor, y: torch.Tensor, spec: torch.Tensor, radius,
+                  bound: str = "liplt") -> torch.Tensor:
+    """Lower bounds on z_y - z_m over the l2 ball of ``radius``: z_y(x) - z_m(x) - L_ym radius (crm eqs. 4-5), with
+    LipLT's L_ym or (``bound="naive"``) GloRo's."""
+    constants = pairwise_constants(model, tuple(x.shape[1:]), bound=bound).to(x.dtype)
     margins = torch.einsum("bmc,bc->bm", spec, model(x))
     return margins - constants[y] * radius

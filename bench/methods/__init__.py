@@ -22,8 +22,10 @@ from bench.methods.bcp import BCP
 from bench.methods.cap import CAP
 from bench.methods.cohen import Cohen
 from bench.methods.consistency import Consistency
+from bench.methods.crm import CRM
 from bench.methods.crown_ibp import CrownIBP
 from bench.methods.duet import Duet
+from bench.methods.gloro import GloRo
 from bench.methods.ibp import IBP
 from bench.methods.improved_ibp import ImprovedIBP
 from bench.methods.lmt import LMT
@@ -88,6 +90,8 @@ METHODS: dict[str, Method] = {
     "bcp": BCP(),  # thesis sec. 3.2; l2 and l_inf balls
     "duet": Duet(),  # BCP + rotation similarity to a vanilla guide model (duet Algorithm 1)
     "local_bcp": LocalBCP(),  # BCP with local Lipschitz bounds (Huang et al. 2021's Local-Lip-B)
+    "gloro": GloRo(),  # a bottom logit raised by eps times the naive pairwise constants (Leino et al. 2021)
+    "crm": CRM(),  # certified radius maximization with LipLT's pairwise constants (crm eq. 8)
 }
 
 
