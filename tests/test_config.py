@@ -159,7 +159,7 @@ def test_best_checkpoint_table_without_selection_is_refused_before_any_job(repo,
 # Targets whose jobs cover every compute rule (the whole DAG takes twice as long to plan)
 EVERY_COMPUTE_RULE = ["tables/table2_cifar_l2.md", "tables/table1_cifar_linf.md", "figures/landscape_fig3_10_violins.png",
                       "figures/bcp_fig3_3_tightness.png", "tables/duet_table1_similarity.md",
-                      "tables/crm_table2_lipschitz.md",
+                      "tables/crm_table2_lipschitz.md", "figures/crm_fig1_radii.png",
                       "figures/landscape_figC3_C5_modeconn.png", "figures/landscape_surface.png"]
 
 
@@ -178,7 +178,8 @@ def dry_run_resources(repo, tmp_path, *args) -> dict[str, set[str]]:
 
 
 COMPUTE = {"train", "certify_smoothing", "train_linf", "verify_linf", "analyse_tightness", "analyse_outer_bound",
-           "analyse_rotation", "analyse_pairwise_lipschitz", "analyse_mode_connectivity", "analyse_surface"}
+           "analyse_rotation", "analyse_pairwise_lipschitz", "analyse_radii", "analyse_mode_connectivity",
+           "analyse_surface"}
 
 
 @pytest.mark.parametrize("scale, gpu, mem_mb", [("smoke", 0, 2000), ("paper", 1, None)])

@@ -90,3 +90,22 @@ def test_the_liplt_certificate_holds_for_ten_thousand_sampled_points_and_beats_l
         with torch.no_grad():
             logits = model(sample_ball(x[k], eps, 10_000, "l2", generator))
         assert (logits[:, y[k]:y[k] + 1] - logits >= liplt[k] - 1e-5).all()
+
+
+def test_no_sampled_point_inside_a_certified_radius_changes_the_prediction():
+    from bench.analysis.radii import certified_radii
+    from bench.bounds.liplt import pairwise_constants
+    from test_bcp import sample_ball
+
+    model = small_net(8)
+    x = torch.rand(6, 1, 6, 6, generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        logits = model(x)
+        y = logits.argmax(1)
+        y[0] = (y[0] + 1) % 5  # a misclassified point is certified at radius 0
+        radii = certified_radii(logits, y, pairwise_constants(model, (1, 6, 6)).float())
+        assert radii[0] == 0 and (radii[1:] > 0).all()
+        generator = torch.Generator().manual_seed(4)
+        for k in range(1, len(x)):
+            points = sample_ball(x[k], float(radii[k]) * 0.999, 10_000, "l2", generator)
+            assert (model(points).argmax(1) == y[k]).all()

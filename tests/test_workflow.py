@@ -13,7 +13,8 @@ import yaml
 TINY_LINF_TRAIN = {"epochs": 2, "batch_size": 128, "lr": 0.001, "momentum": 0.0, "weight_decay": 0.0,
                    "optimizer": "adam", "lr_step_epochs": 10, "lr_gamma": 0.5, "warmup_epochs": 0, "rampup_epochs": 1}
 COMPUTE_RULES = ("train", "certify_smoothing", "train_linf", "verify_linf", "analyse_tightness", "analyse_outer_bound",
-                 "analyse_rotation", "analyse_pairwise_lipschitz", "analyse_mode_connectivity", "analyse_surface")
+                 "analyse_rotation", "analyse_pairwise_lipschitz", "analyse_radii", "analyse_mode_connectivity",
+                 "analyse_surface")
 TINY = {"scales": {"smoke": {
     "resources": {rule: {"threads": 1} for rule in COMPUTE_RULES},  # tiny jobs: two at a time beat two threads
     "train": {"digits_as_cifar10": {"epochs": 2, "batch_size": 64, "lr": 0.05, "momentum": 0.9,
@@ -288,9 +289,12 @@ def test_tables_over_seeds_train_every_row_at_each_seed(workdir):
 def test_crm_tables_train_their_rows_and_share_local_lip_b_with_the_duet_tables(workdir):
     """crm Table 1: Standard, GloRo and CRM on the MNIST and CIFAR-10 stand-ins under CRM's protocol; Local-Lip-B is
     the Duet tables' LocalBCP run (Huang et al.'s protocol and eps_train); the literature's rows are quoted."""
-    output = snakemake(workdir, "-n", "-F", "tables/crm_table1_l2.md", "tables/crm_table2_lipschitz.md")
-    assert scheduled_jobs(output) == {"train_linf": 7, "verify_linf": 7, "table_linf": 1,  # Table 2: Table 1's CRM runs
-                                      "analyse_pairwise_lipschitz": 1, "table_pairwise_lipschitz": 1}
+    output = snakemake(workdir, "-n", "-F", "tables/crm_table1_l2.md", "tables/crm_table2_lipschitz.md",
+                       "figures/crm_fig1_radii.png")
+    # Table 2 and Fig. 1 analyse Table 1's runs: its CRM models, and the MNIST CRM and standard ones
+    assert scheduled_jobs(output) == {"train_linf": 7, "verify_linf": 7, "table_linf": 1,
+                                      "analyse_pairwise_lipschitz": 1, "table_pairwise_lipschitz": 1,
+                                      "analyse_radii": 2, "figure_data_radii": 1, "plot": 1}
     run = "results/ckpt/smoke/{}/{}/{}/eps{}/{}/seed0/model.pt"
     assert all(run.format("digits", "small", m, "1.58", "crm_mnist") in output for m in ("standard", "gloro", "crm"))
     assert run.format("digits_rgb8", "small_star", "local_bcp", "0.1551", "local_lip_cifar10") in output

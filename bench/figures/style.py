@@ -15,7 +15,7 @@ COLUMN_WIDTH, FULL_WIDTH = 3.3, 6.9  # inches: one and two columns of a two-colu
 LABELS = {"ibp": "IBP", "crown_ibp": "CROWN-IBP", "crown_ibp_1to0": "CROWN-IBP$_{1\\to0}$", "cap": "CAP",
           "cap_ibp": "CAP-IBP", "ours": "OURS", "random_ibp": "RANDOM", "zero_ibp": "ZERO",
           "improved_ibp": "IBP (Shi et al.)", "cohen": "Cohen et al.", "lmt": "LMT", "bcp": "BCP",
-          "standard": "standard training", "duet": "Duet"}
+          "standard": "standard training", "duet": "Duet", "crm": "CRM", "gloro": "GloRo"}
 PQ_VARIANTS = ("0_0", "0_0.25", "0_0.5", "0.5_1", "1_1")  # thesis fig. 3.9 / table C.1: lower slope ~ Bernoulli
 LABELS |= {f"crown_ibp_pq_{pq}": "(p, q) = ({}, {})".format(*pq.split("_")) for pq in PQ_VARIANTS}
 LABELS |= {"crown_ibp_rs_0.01": "CROWN-IBP + 0.01 $L_{RS}$", "crown_ibp_rs_10": "CROWN-IBP + 10 $L_{RS}$"}
@@ -23,7 +23,7 @@ _PALETTE = sns.color_palette("colorblind", 10)
 COLORS = {"ours": _PALETTE[3], "crown_ibp": _PALETTE[0], "crown_ibp_1to0": _PALETTE[9], "cap": _PALETTE[2],
           "cap_ibp": _PALETTE[2], "ibp": _PALETTE[4], "random_ibp": _PALETTE[7], "zero_ibp": _PALETTE[8],
           "improved_ibp": _PALETTE[5], "cohen": _PALETTE[1], "lmt": _PALETTE[1], "bcp": (0.1, 0.1, 0.1),
-          "standard": _PALETTE[7], "duet": _PALETTE[3]}
+          "standard": _PALETTE[7], "duet": _PALETTE[3], "crm": _PALETTE[3], "gloro": _PALETTE[0]}
 # the (p, q) variants from sparse to dense lower slopes, in one sequential palette
 COLORS |= {"crown_ibp_rs_0.01": _PALETTE[9], "crown_ibp_rs_10": _PALETTE[7]}
 COLORS |= dict(zip((f"crown_ibp_pq_{pq}" for pq in PQ_VARIANTS), sns.color_palette("flare", len(PQ_VARIANTS))))

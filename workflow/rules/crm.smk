@@ -51,3 +51,45 @@ rule table_pairwise_lipschitz:
         "../../envs/certbench.yaml"
     script:
         "../scripts/table_pairwise_lipschitz.py"
+
+
+rule analyse_radii:
+    """The certified radius of every evaluated test point of one trained model, LipLT and naive (crm Fig. 1)."""
+    input:
+        model="results/ckpt/" + LINF_RUN + "/model.pt",
+        data=dataset_input,
+        code=REPO / "bench" / "analysis" / "radii.py",
+    output:
+        rows="results/analysis/radii/" + LINF_RUN + "/radii.tsv",
+        provenance="results/analysis/radii/" + LINF_RUN + "/radii.json",
+    params:
+        settings=lambda w: scale_config(w.scale)["verify"][w.dataset],
+    log:
+        "logs/analysis/radii/" + LINF_RUN + ".log",
+    benchmark:
+        "benchmarks/analysis/radii/" + LINF_RUN + ".tsv"
+    threads: job_threads("analyse_radii")
+    resources:
+        **job_resources("analyse_radii"),
+    conda:
+        "../../envs/certbench.yaml"
+    script:
+        "../scripts/analyse_radii.py"
+
+
+rule figure_data_radii:
+    """The tidy table of crm Fig. 1: every analysed point's radii, per trained model."""
+    wildcard_constraints:
+        figure="crm_fig1_radii",
+    input:
+        rows=lambda w: [f"results/analysis/radii/{run}/radii.tsv" for run in figure_runs(w.figure).values()],
+    output:
+        "results/figures/{figure}.tsv",
+    params:
+        labels=lambda w: [{"method": method} for method in figure_runs(w.figure)],
+    log:
+        "logs/figures/{figure}.data.log",
+    conda:
+        "../../envs/certbench.yaml"
+    script:
+        "../scripts/figure_data_rows.py"
