@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from bench.bounds.liplt import pairwise_constants
+from bench.bounds.liplt import pairwise_constants, pairwise_radii
 from bench.data import load_dataset
 from bench.data.registry import stack
 from bench.io import evaluated_indices, training_provenance, write_rows
@@ -19,9 +19,7 @@ log = logging.getLogger(__name__)
 
 def certified_radii(logits: torch.Tensor, y: torch.Tensor, constants: torch.Tensor) -> torch.Tensor:
     """crm eq. 5 per point, clamped at 0 (a misclassified point is certified at no radius)."""
-    gaps = logits.gather(1, y.unsqueeze(1)) - logits
-    radii = (gaps / constants[y].clamp_min(1e-12)).scatter(1, y.unsqueeze(1), float("inf"))
-    return radii.min(1).values.clamp(min=0)
+    return pairwise_radii(logits, y, constants).min(1).values.clamp(min=0)
 
 
 def analyse_radii(model_path: str | Path, out_tsv: str | Path, skip: int = 1, max_points: int | None = None,

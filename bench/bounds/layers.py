@@ -94,6 +94,20 @@ def interval(op: nn.Module, lower: torch.Tensor, upper: torch.Tensor, batch_stat
     return _center_radius(center * scale + shift, radius * scale.abs())
 
 
+def linear_part(op: nn.Module, v: torch.Tensor, batch_stats=None) -> torch.Tensor:
+    """An affine layer without its bias (or shift) applied to ``v``, in ``v``'s dtype: the linear map that
+    directions, differences of inputs and dense bases go through."""
+    if isinstance(op, nn.Linear):
+        return v @ op.weight.to(v.dtype).T
+    if isinstance(op, nn.Conv2d):
+        return F.conv2d(v, op.weight.to(v.dtype), None, op.stride, op.padding, op.dilation, op.groups)
+    if isinstance(op, (nn.Flatten, nn.AvgPool2d)):
+        return op(v)
+    if isinstance(op, (Normalize, nn.modules.batchnorm._BatchNorm)):
+        return v * _shape_channel(channel_affine(op, batch_stats)[0].to(v.dtype), v.dim() > 2)
+    raise UnsupportedLayer(f"{type(op).__name__} is not an affine layer")
+
+
 def _center_radius(center, radius):
     return center - radius, center + radius
 

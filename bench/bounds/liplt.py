@@ -22,10 +22,9 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from bench.bounds.layers import Normalize, UnsupportedLayer, _shape_channel, channel_affine, flatten_layers
+from bench.bounds.layers import Normalize, UnsupportedLayer, flatten_layers, linear_part
 from bench.bounds.lipschitz import l2_lipschitz_bound
 
 DENSE_LIMIT = 1 << 24
@@ -46,26 +45,15 @@ class LinearMap:
         with torch.no_grad():
             v = torch.zeros((1, *shape), device=self._device())
             for layer in layers:
-                v = self._apply_layer(layer, v)
+                v = linear_part(layer, v)
                 self.shapes.append(tuple(v.shape[1:]))
 
     def _device(self):
         return next((p.device for layer in self.layers for p in layer.parameters()), torch.device("cpu"))
 
-    @staticmethod
-    def _apply_layer(layer: nn.Module, v: torch.Tensor) -> torch.Tensor:
-        if isinstance(layer, nn.Linear):
-            return v @ layer.weight.to(v.dtype).T
-        if isinstance(layer, nn.Conv2d):
-            return F.conv2d(v, layer.weight.to(v.dtype), None, layer.stride, layer.padding, layer.dilation,
-                            layer.groups)
-        if isinstance(layer, (Normalize, nn.modules.batchnorm._BatchNorm)):
-            return v * _shape_channel(channel_affine(layer)[0].to(v.dtype), v.dim() > 2)
-        return layer(v)  # Flatten, AvgPool2d: linear already
-
     def __call__(self, v: torch.Tensor) -> torch.Tensor:
         for layer in self.layers:
-            v = self._apply_layer(layer, v)
+            v = linear_part(layer, v)
         return v
 
     def sound_norm(self) -> torch.Tensor:
@@ -97,6 +85,14 @@ def _compose(maps: list[LinearMap]):
     return apply
 
 
+def dense_product(maps: list[LinearMap]) -> torch.Tensor:
+    """W_b ... W_a as an (outputs, inputs) float64 matrix: its response to every basis vector of the input."""
+    size = math.prod(maps[0].shape)
+    with torch.no_grad():
+        basis = torch.eye(size, dtype=torch.float64, device=maps[0]._device()).reshape(size, *maps[0].shape)
+        return _compose(maps)(basis).reshape(size, -1).T
+
+
 def product_norm(maps: list[LinearMap], norm: str, iterations: int = 50, rows: torch.Tensor | None = None):
     """||W_b ... W_a|| for ``maps`` = [W_a, ..., W_b]; with ``rows`` (R, outputs of W_b), the l2 norm of each
     ``rows[r] @ W_b ... W_a`` instead (R values, exact: one adjoint pass; ``rows``' own norms without maps)."""
@@ -111,14 +107,10 @@ def product_norm(maps: list[LinearMap], norm: str, iterations: int = 50, rows: t
             out = apply(v).flatten(1)
             (grad,) = torch.autograd.grad((out * rows).sum(), v, create_graph=torch.is_grad_enabled())
         return grad.flatten(1).norm(dim=1)
-    size, outputs = math.prod(shape), math.prod(maps[-1].shapes[-1])
     if norm == "exact":
-        if size * outputs > DENSE_LIMIT:
+        if math.prod(shape) * math.prod(maps[-1].shapes[-1]) > DENSE_LIMIT:
             return math.prod(linear.sound_norm() for linear in maps)
-        with torch.no_grad():
-            basis = torch.eye(size, dtype=torch.float64, device=device).reshape(size, *shape)
-            dense = _compose(maps)(basis).reshape(size, -1)
-        return torch.linalg.matrix_norm(dense, ord=2)
+        return torch.linalg.matrix_norm(dense_product(maps), ord=2)
     v = torch.randn((1, *shape), generator=torch.Generator(device).manual_seed(0), device=device)
     for _ in range(iterations):
         with torch.no_grad():
@@ -168,6 +160,12 @@ def pairwise_constants(model: nn.Module, input_shape: tuple[int, ...], norm: str
     of = liplt_bound if bound == "liplt" else naive_bound
     rows = pair_rows(last, pairs)
     return of(linear_maps(model, input_shape), norm, rows=rows, iterations=iterations).reshape(classes, classes)
+
+
+def pairwise_radii(logits: torch.Tensor, y: torch.Tensor, constants: torch.Tensor) -> torch.Tensor:
+    """(z_y - z_i) / L_yi for every class i, +inf at i = y: crm eq. 5 before its min over i."""
+    gaps = logits.gather(1, y.unsqueeze(1)) - logits
+    return (gaps / constants[y].clamp_min(1e-12)).scatter(1, y.unsqueeze(1), float("inf"))
 
 
 def liplt_margins(model: nn.Module, x: torch.Tensor, y: torch.Tensor, spec: torch.Tensor, radius,

@@ -29,10 +29,10 @@ import math
 from typing import Callable
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from bench.bounds.layers import Normalize
+from bench.bounds.liplt import LinearMap, dense_product
 from bench.bounds.lipschitz import POWER_VECTOR, _adjoint, _forward, spectral_upper_bound
 from bench.bounds.network import Ball, BoundedNet
 
@@ -94,28 +94,16 @@ def masked_power_norm(iterations: int = 2) -> MaskedNorm:
     return norm
 
 
-def dense_matrix(layer: nn.Module, shape: tuple) -> torch.Tensor:
-    """The layer without its bias as an (outputs, inputs) float64 matrix: its response to each basis vector."""
-    weight = layer.weight.detach().double()
-    if isinstance(layer, nn.Linear):
-        return weight
-    size = math.prod(shape)
-    basis = torch.eye(size, dtype=torch.float64, device=weight.device).reshape(size, *shape)
-    out = F.conv2d(basis, weight, None, layer.stride, layer.padding, layer.dilation, layer.groups)
-    return out.reshape(size, -1).T
-
-
 def masked_exact_norm(dense_limit: int = DENSE_LIMIT, memory_bytes: int = MEMORY_BYTES) -> MaskedNorm:
     """Certified ||D_out A D_in|| per input: the exact largest singular value of the masked dense matrix, or the
     layer's global ``spectral_upper_bound`` when the matrix has more than ``dense_limit`` entries."""
     def norm(layer, shape, in_mask, out_mask):
         batch = len(in_mask if in_mask is not None else out_mask)
-        device = layer.weight.device
-        outputs = layer.out_features if isinstance(layer, nn.Linear) else None
-        entries = math.prod(shape) * (outputs or _conv_outputs(layer, shape))
+        device, linear = layer.weight.device, LinearMap([layer], shape)
+        entries = math.prod(shape) * math.prod(linear.shapes[-1])
         if entries > dense_limit:
             return spectral_upper_bound(layer, shape).to(device).expand(batch)
-        matrix = dense_matrix(layer, shape)
+        matrix = dense_product([linear])
         rows = torch.ones(batch, matrix.shape[0], dtype=torch.float64, device=device) if out_mask is None \
             else out_mask.flatten(1).double()
         cols = torch.ones(batch, matrix.shape[1], dtype=torch.float64, device=device) if in_mask is None \
@@ -125,12 +113,6 @@ def masked_exact_norm(dense_limit: int = DENSE_LIMIT, memory_bytes: int = MEMORY
                  for r, c in zip(rows.split(chunk), cols.split(chunk))]
         return torch.cat(norms)
     return norm
-
-
-def _conv_outputs(layer: nn.Conv2d, shape: tuple) -> int:
-    size = [(s + 2 * p - d * (k - 1) - 1) // st + 1 for s, p, d, k, st in
-            zip(shape[-2:], layer.padding, layer.dilation, layer.kernel_size, layer.stride)]
-    return layer.out_channels * size[0] * size[1]
 
 
 def local_radius(net: BoundedNet, ball: Ball, layer_norm, masked_norm: MaskedNorm) -> Callable:

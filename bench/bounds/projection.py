@@ -18,28 +18,12 @@ layer's margins come from the exact backward pass with the estimated intermediat
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
-from torch import nn
 
 from bench.bounds.ibp import interval_bounds
-from bench.bounds.layers import Normalize, UnsupportedLayer, _shape_channel, channel_affine
+from bench.bounds.layers import linear_part
 from bench.bounds.linear import MIXING, upper_relaxation
 from bench.bounds.lipschitz import net_layer_output
 from bench.bounds.network import Ball, BoundedNet
-
-
-def _linear_part(net: BoundedNet, i: int, t: torch.Tensor) -> torch.Tensor:
-    """Layer i without its bias (or shift) applied to a batch of directions."""
-    layer = net.layers[i]
-    if isinstance(layer, nn.Linear):
-        return t @ layer.weight.T
-    if isinstance(layer, nn.Conv2d):
-        return F.conv2d(t, layer.weight, None, layer.stride, layer.padding, layer.dilation, layer.groups)
-    if isinstance(layer, (nn.Flatten, nn.AvgPool2d)):
-        return layer(t)
-    if isinstance(layer, (Normalize, nn.modules.batchnorm._BatchNorm)):
-        return t * _shape_channel(channel_affine(layer, net.batch_stats.get(i))[0], t.dim() > 2)
-    raise UnsupportedLayer(f"no random-projection rule for {type(layer).__name__}")
 
 
 def _directions(batch: int, count: int, shape: tuple, like: torch.Tensor, kind: str, generator) -> torch.Tensor:
@@ -78,5 +62,5 @@ def projected_pre_bounds(net: BoundedNet, ball: Ball, projections: int, generato
             sources.append(("cauchy", relu_draws * offset.repeat_interleave(projections, dim=0)))
         else:
             center = net_layer_output(net, i, center)
-            sources = [(kind, _linear_part(net, i, t)) for kind, t in sources]
+            sources = [(kind, linear_part(net.layers[i], t, net.batch_stats.get(i))) for kind, t in sources]
     return pre

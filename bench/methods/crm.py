@@ -14,15 +14,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from bench.bounds.liplt import pairwise_constants
+from bench.bounds.liplt import pairwise_constants, pairwise_radii
 from bench.protocols import RESTRICTED_NORMS
-
-
-def pairwise_radii(logits: torch.Tensor, y: torch.Tensor, constants: torch.Tensor) -> torch.Tensor:
-    """(z_y - z_i) / L_yi for every class i, +inf at i = y (eq. 5 before its min)."""
-    gaps = logits.gather(1, y.unsqueeze(1)) - logits
-    radii = gaps / constants[y].clamp_min(1e-12)
-    return radii.scatter(1, y.unsqueeze(1), float("inf"))
 
 
 @dataclass(frozen=True)

@@ -12,14 +12,15 @@ from bench.models import build_model
 
 
 def median_seconds(step: Callable[[], None], min_seconds: float, repeats: int) -> float:
-    """Seconds per call of ``step``: one warm-up call, then the median over ``repeats`` runs of >= ``min_seconds``."""
+    """Seconds per call of ``step``: one warm-up call, then the median over ``repeats`` runs of >= ``min_seconds``
+    (and of at least one call)."""
     sync = torch.cuda.synchronize if torch.cuda.is_initialized() else (lambda: None)  # GPU calls are queued
     step()
     samples = []
     for _ in range(repeats):
         sync()
         count, began = 0, time.perf_counter()
-        while time.perf_counter() - began < min_seconds:
+        while count == 0 or time.perf_counter() - began < min_seconds:
             step()
             count += 1
         sync()

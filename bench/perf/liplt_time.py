@@ -8,7 +8,6 @@ estimate) on random weights of ``--model``; the pairs' rows are one batched adjo
 from __future__ import annotations
 
 import argparse
-import time
 
 import torch
 from torch import nn
@@ -16,16 +15,7 @@ from torch import nn
 from bench.bounds.liplt import linear_maps, liplt_bound, naive_bound, pair_rows
 from bench.data import dataset_spec
 from bench.models import build_model
-
-
-def seconds(run, device: str) -> float:
-    sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
-    run()
-    sync()
-    began = time.perf_counter()
-    run()
-    sync()
-    return time.perf_counter() - began
+from bench.perf import median_seconds
 
 
 def main(argv=None) -> None:
@@ -43,7 +33,7 @@ def main(argv=None) -> None:
     timed = {}
     for name, bound in (("naive", naive_bound), ("liplt", liplt_bound)):
         with torch.no_grad():
-            timed[name] = seconds(lambda: bound(maps, "power", rows=rows, iterations=args.iterations), args.device)
+            timed[name] = median_seconds(lambda: bound(maps, "power", rows=rows, iterations=args.iterations), 0.5, 3)
     print(f"{args.model} on {spec.shape}, {len(maps)} linear maps, {len(rows)} pairs, {args.iterations} power steps per "
           f"product, device {args.device}")
     print(f"  naive pairwise: {timed['naive']:.3f} s   LipLT pairwise: {timed['liplt']:.3f} s   "

@@ -4,7 +4,7 @@ The jobs come from a forced dry run of the DAG at ``scale=paper`` (the same runs
 cost is its count of units times the seconds of one unit measured on this machine's device (``--device``):
 
 - training (rules train, train_linf*): epochs x ceil(training images / batch) steps of the method's loss at the
-  target eps / sigma, on the protocol's model and batch (random pixels; one warm-up step, then the mean of two);
+  target eps / sigma, on the protocol's model and batch (random pixels; one warm-up step, then the median of two);
 - randomized-smoothing certification: test points x (n0 + n) / batch forward passes of the base classifier;
 - l_inf / l2 verification: test points x the seconds per point of PGD and every certifier of the run, measured
   on a batch of 4 points.
@@ -22,13 +22,13 @@ import math
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import torch
 import yaml
 
 from bench.io import parse_eps
+from bench.perf import median_seconds
 from bench.protocols import protocol_norm, resolve_protocol
 
 # Images in the training and test split of each paper dataset (the standard splits the loaders read).
@@ -90,17 +90,6 @@ def job_units(rule: str, w: dict, scale: dict) -> list[tuple[str, dict, float]]:
     return [("train_step", unit, steps)]
 
 
-def _seconds(run, repeats: int = 2) -> float:
-    sync = torch.cuda.synchronize if torch.cuda.is_available() else (lambda: None)
-    run()
-    sync()
-    began = time.perf_counter()
-    for _ in range(repeats):
-        run()
-    sync()
-    return (time.perf_counter() - began) / repeats
-
-
 def measure(kind: str, unit: dict, device: str) -> float:
     """Seconds of one unit on ``device``: a training step, a forward batch, or the verification of one point."""
     from bench.data import dataset_spec
@@ -116,7 +105,7 @@ def measure(kind: str, unit: dict, device: str) -> float:
     if kind == "forward":
         model.eval()
         with torch.no_grad():
-            return _seconds(lambda: model(x))
+            return median_seconds(lambda: model(x), 0.0, 2)
     if kind == "train_step":
         method = get_method(unit["method"], unit["options"])
         if hasattr(method, "initialize"):
@@ -129,7 +118,7 @@ def measure(kind: str, unit: dict, device: str) -> float:
             optimizer.zero_grad(set_to_none=True)
             method.loss(model.train(), x, y, ctx).backward()
             optimizer.step()
-        return _seconds(step)
+        return median_seconds(step, 0.0, 2)
     from bench.attacks import pgd
     from bench.verify import verify_batch
 
@@ -137,9 +126,10 @@ def measure(kind: str, unit: dict, device: str) -> float:
     own = getattr(get_method(unit["method"]), "certifiers", ())
     certifiers = tuple(dict.fromkeys((*unit["certifiers"], *own)))
     generator = torch.Generator(device).manual_seed(0)
-    return _seconds(lambda: (pgd(model, x, y, unit["eps"], unit["pgd_steps"], unit["eps"] / 4, unit["norm"], generator),
-                             verify_batch(model, x, y, unit["eps"], certifiers, unit["norm"], generator)),
-                    repeats=1) / batch
+    return median_seconds(lambda: (pgd(model, x, y, unit["eps"], unit["pgd_steps"], unit["eps"] / 4, unit["norm"],
+                                       generator),
+                                   verify_batch(model, x, y, unit["eps"], certifiers, unit["norm"], generator)),
+                          0.0, 1) / batch
 
 
 def plan(targets: list[str], timings: dict, device: str, may_measure: bool, config: dict) -> list[dict]:
