@@ -29,7 +29,8 @@ def test_seconds_are_the_median_of_the_certified_epochs_and_the_speedup_their_ra
     bcp = table_row(markdown, "4c3f → small", "BCP")
     assert bcp[3:] == ["53.0", "1.00", "12.2", "10.0", "0.29"]  # paper x12.2; measured 10 / 1; peak of epochs 2-3
     assert table_row(markdown, "6c2f", "BCP")[4:7] == ["not run yet", "24.2", "not run yet"]
-    assert table_row(markdown, "8c2f", "BCP")[3:7] == ["3268", "not run here", "-", "not run here"]
+    assert table_row(markdown, "8c2f", "BCP")[3:7] == ["3268", "not run yet", "-", "-"]  # CAP is not run there
+    assert table_row(markdown, "8c2f", "CAP")[3:5] == ["-", "not run here"]  # "not scalable": no paper number
     assert "never subtracted" in markdown and "cpu, torch 2.x" in markdown
 
 

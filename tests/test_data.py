@@ -32,7 +32,7 @@ def test_offline_split_is_fixed_and_disjoint():
 
 @pytest.mark.parametrize("name, hint", [("cifar10", "allow_download"), ("mnist", "allow_download"),
                                         ("imagenet", "ILSVRC2012_img_val.tar"),
-                                        ("tinyimagenet", "tiny-imagenet-200")])
+                                        ("tinyimagenet", "tiny-imagenet-200.zip")])
 def test_missing_dataset_error_names_the_folder_and_how_to_get_it(tmp_path, name, hint):
     with pytest.raises(DatasetNotFound) as info:
         load_dataset(name, "test", root=tmp_path)
@@ -82,3 +82,39 @@ def test_imagenet_as_an_image_folder_loads_with_classes_in_wnid_order(tmp_path):
     assert float(x0.mean()) < 0.3 < 0.7 < float(x1.mean())
     train = load_dataset("imagenet", "train", root=tmp_path, augment="resized_crop_flip")
     assert train[0][0].shape == (3, 224, 224)
+
+
+def _tiny_imagenet_archive(root, arranged: bool):
+    """A two-class Tiny ImageNet laid out as its zip unpacks (val/images + val_annotations.txt) or re-arranged."""
+    from PIL import Image
+
+    base = root / "tinyimagenet" / "tiny-imagenet-200"
+    for wnid, shade in (("n01443537", 200), ("n01629819", 40)):  # sorted: labels 0 and 1
+        (base / "train" / wnid / "images").mkdir(parents=True)
+        Image.new("RGB", (64, 64), (shade,) * 3).save(base / "train" / wnid / "images" / f"{wnid}_0.JPEG")
+        (base / "train" / wnid / f"{wnid}_boxes.txt").write_text(f"{wnid}_0.JPEG\t0\t0\t63\t63\n")
+    images = [("val_0.JPEG", "n01629819", 40), ("val_1.JPEG", "n01443537", 200)]
+    for name, wnid, shade in images:
+        folder = base / "val" / (f"{wnid}/images" if arranged else "images")
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (64, 64), (shade,) * 3).save(folder / name)
+    if not arranged:
+        (base / "val" / "val_annotations.txt").write_text(
+            "".join(f"{name}\t{wnid}\t0\t0\t63\t63\n" for name, wnid, _ in images))
+    return base
+
+
+@pytest.mark.parametrize("arranged", [False, True])
+def test_tiny_imagenet_reads_its_archives_layout_and_the_rearranged_one_with_the_same_labels(tmp_path, arranged):
+    _tiny_imagenet_archive(tmp_path, arranged)
+    train, test = (load_dataset("tinyimagenet", split, root=tmp_path) for split in ("train", "test"))
+    assert len(train) == 2 and [y for _, y in train] == [0, 1]
+    labels = {round(float(x.mean()) * 255): y for x, y in test}  # shade -> label, whatever the file order
+    assert len(test) == 2 and labels == {200: 0, 40: 1} and test[0][0].shape == (3, 64, 64)
+
+
+def test_tiny_imagenet_with_a_val_class_train_lacks_is_refused_by_name(tmp_path):
+    base = _tiny_imagenet_archive(tmp_path, arranged=False)
+    (base / "val" / "val_annotations.txt").write_text("val_0.JPEG\tn09999999\t0\t0\t63\t63\n")
+    with pytest.raises(DatasetNotFound, match="n09999999"):
+        load_dataset("tinyimagenet", "test", root=tmp_path)

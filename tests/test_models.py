@@ -39,15 +39,16 @@ def test_medium_is_4c3f_and_cnn7_has_batchnorm():
 
 
 @pytest.mark.parametrize("model, dataset, printed", [("4c3f", "mnist", 1_974_762), ("4c3f", "cifar10", 2_466_858),
-                                                     ("6c2f", "cifar10", 2_250_378), ("wrn", "cifar10", 4_214_850)])
+                                                     ("6c2f", "cifar10", 2_250_378), ("wrn", "cifar10", 4_214_850),
+                                                     ("8c2f", "tinyimagenet", 4_342_984)])
 def test_bcp_architectures_have_the_parameter_counts_of_thesis_table_3_2(model, dataset, printed):
     assert count_parameters(build_model(model, dataset_spec(dataset))) == printed
 
 
-def test_8c2f_on_tiny_imagenet_shapes_has_the_parameter_count_of_thesis_table_3_2():
-    from bench.models.certified import conv_relu_net
-
-    net = conv_relu_net("8c2f", (3, 64, 64), 200)  # no Tiny ImageNet entry yet (issue 14): its shapes
+@pytest.mark.parametrize("model, unpadded", [("8c2f", [2, 5, 7]), ("8c2f_crm", [1, 2, 5, 7])])
+def test_8c2f_and_crms_variant_differ_only_in_padding_and_keep_the_neuron_counts(model, unpadded):
+    net = build_model(model, dataset_spec("tinyimagenet"))
     assert count_parameters(net) == 4_342_984 and net(torch.zeros(1, 3, 64, 64)).shape == (1, 200)
-    paddings = [layer.padding for layer in net if isinstance(layer, torch.nn.Conv2d)]
-    assert [i for i, padding in enumerate(paddings) if padding == (0, 0)] == [2, 5, 7]  # C(64,4,2), C(128,4,2), ...
+    paddings = [layer.padding for layer in net.modules() if isinstance(layer, torch.nn.Conv2d)]
+    assert [i for i, padding in enumerate(paddings) if padding == (0, 0)] == unpadded  # 8C2F: C(64,4,2), ...
+

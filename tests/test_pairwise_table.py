@@ -23,7 +23,7 @@ def test_the_means_are_ordered_and_the_table_shows_them_beside_the_papers():
     cifar = cells(table_lines(markdown, "| cifar10")[0])
     assert cifar[3] == f"93.52 / {value['naive', 'pair']:.2f}" and cifar[6] == f"11.26 / {value['liplt', 'pair']:.2f}"
     assert cells(table_lines(markdown, "| mnist")[0])[3] == "266.08 / not run yet"
-    assert cells(table_lines(markdown, "| tinyimagenet")[0])[3] == "313.62 / not run here"
+    assert cells(table_lines(markdown, "| tinyimagenet")[0])[3] == "313.62 / not run yet"
 
 
 def test_fig1_draws_the_certified_fraction_of_each_radius(tmp_path):

@@ -17,6 +17,8 @@ COHEN_CODE = "Cohen et al. (2019) code, locuslab/smoothing, train.py defaults"
 BCP_CODE = "Lee et al. (2020) code, sungyoon-lee/bcp, utils.argparser defaults"
 DUET = "duet_vanilla_model_guide.txt"
 CRM = "crm_liplt_dynamic_margin_2023.txt"
+CRM_CODE = "Fazlyab et al. (2023) code, o4lc/CRM-LipLT"
+LOCAL_LIP_CODE = "Huang et al. (2021) code, yjhuangcd/local-lipschitz"
 
 
 def after_ramp(warmup: int, rampup: int, epochs: int) -> tuple[int, ...]:
@@ -116,6 +118,29 @@ PROTOCOLS = [
     # the rest of crm_* is its authors' CIFAR-10 command (config comment): the paper defers it to a supplement
     *[("train_linf", protocol, None, {"norm": "l2"}, CRM,
        "against ℓ_2 perturbations of size 1.58 on MNIST and 36/255 on CIFAR-10") for protocol in ("crm_mnist", "crm_cifar10")],
+    ("train_linf", "bcp_tinyimagenet", None, {"optimizer": "sgd", "momentum": 0.1, "weight_decay": 2e-4,
+                                              "epochs": 100, "lr": 0.001, "warmup_epochs": 2, "rampup_epochs": 50,
+                                              "lr_milestones": (50, 70, 90), "lr_gamma": 0.1}, THESIS,
+     "Tiny ImageNet (3,64,64) 200 SGD $\\gamma = 0.1$ momentum=0.1 weight decay= $2e^{-4}$ 100 0.001 2/50 [50,70,90]"),
+    ("train_linf", "bcp_tinyimagenet", None, {"batch_size": 5, "norm": "l2"}, THESIS,
+     "we use the same batch size for both methods as 50 on MNIST and CIFAR-10 and 5 on Tiny ImageNet"),
+    ("train_linf", "bcp_tinyimagenet", "bcp", {"options": {}}, THESIS,
+     "On Tiny ImageNet, we cannot run more than one iteration because of the memory constraint"),
+    ("train_linf", "local_lip_tinyimagenet", None, {"norm": "l2"}, CRM,
+     "against ℓ_2 perturbations of size 1.58 on MNIST and 36/255 on CIFAR-10 and Tiny-Imagenet"),
+    ("train_linf", "local_lip_tinyimagenet", "local_bcp",
+     {"epochs": 250, "batch_size": 128, "lr": 0.00025, "warmup_epochs": 0, "rampup_epochs": 125, "lr_end": 5e-7,
+      "lr_decay_start": 150, "options": {"power_iterations": 1}}, LOCAL_LIP_CODE,
+     "TinyImagenet/run_job.sh: --warmup 0 --batch_size 32 (x 4 GPUs) --rampup 125 --sniter 1 --epochs 250 "
+     "--lr 2.5e-4 --lr_scheduler exp; end_lr 5e-7, more 25 (decay from epoch 250 // 2 + 25)"),
+    ("train_linf", "crm_tinyimagenet", None, {"norm": "l2"}, CRM,
+     "against ℓ_2 perturbations of size 1.58 on MNIST and 36/255 on CIFAR-10 and Tiny-Imagenet"),
+    ("train_linf", "crm_tinyimagenet", "crm",
+     {"epochs": 300, "batch_size": 256, "lr": 0.0001, "lr_decay_start": 100, "lr_end": 1e-7, "warmup_epochs": 10,
+      "options": {"weight": 150.0, "alpha": 12.0, "radius": 0.2}}, CRM_CODE,
+     "Scripts/tinyImagenetAblation.sh: --batchSize 256 --maxEpoch 300 --initialLearningRate 1e-4 "
+     "--learningRateDecayEpoch 100 --robustStartingEpoch 10 --smallestLearningRate 1e-7; defaultLambda=150, "
+     "defaultAlpha=12, defaultR0=0.2"),
     ("train", "imagenet", "sac", {"epochs": 100, "optimizer": "sgd"}, SAC,
      "We train ResNet-50 on ImageNet using SaC for 100 epochs with a batch size of 200 per GPU, SGD optimizer"),
     ("train", "imagenet", "sac", {"lr": 0.01, "lr_schedule": "cosine", "weight_decay": 1e-4, "momentum": 0.9}, SAC,

@@ -248,9 +248,9 @@ def test_the_l2_table_and_its_figures_share_their_trained_models(workdir):
         "fig3_4_verified_vs_eps", "figB1_lipschitz", "fig3_3_tightness")))
     output = snakemake(workdir, "-n", "-F", *targets)
     # MNIST: 3 table runs + IBP, four at eps 2; CIFAR-10: 8 table runs, eight at 72/255 (4C3F, 6C2F), standard;
-    # the WRN's LMT and BCP (its CAP row is quoted). Verified: 24 runs x 6 radii, the WRN's two at the table's.
-    # Fig. 3.3: the two BCP models of the table.
-    assert scheduled_jobs(output) == {"train_linf": 8, "train_linf_lipschitz": 19, "verify_linf": 146, "table_linf": 1,
+    # the WRN's LMT and BCP (its CAP row is quoted); Tiny ImageNet's BCP. Verified: 24 runs x 6 radii, the WRN's
+    # two and Tiny ImageNet's one at the table's. Fig. 3.3: the two BCP models of the table.
+    assert scheduled_jobs(output) == {"train_linf": 9, "train_linf_lipschitz": 19, "verify_linf": 147, "table_linf": 1,
                                       "table_cost": 1,
                                       "figure_data_verified_vs_eps": 1, "figure_data_lipschitz": 1,
                                       "analyse_outer_bound": 2, "figure_data_outer_bound": 1, "plot": 3}
@@ -258,6 +258,7 @@ def test_the_l2_table_and_its_figures_share_their_trained_models(workdir):
     assert "results/ckpt/smoke/digits_rgb8/small/standard/eps36_255/bcp_cifar10/seed0/lipschitz.csv" in output
     wrn = "results/ckpt/smoke/digits_rgb8/wrn_tiny/{}/eps36_255/bcp_cifar10/seed0/model.pt"
     assert wrn.format("bcp") in output and wrn.format("lmt") in output and wrn.format("cap") not in output
+    assert "results/ckpt/smoke/digits_as_tinyimagenet/small_star/bcp/eps36_255/bcp_tinyimagenet/seed0/model.pt" in output
 
 
 def test_duet_is_trained_towards_a_guide_of_another_seed_and_shares_the_bcp_tables_runs(workdir):
@@ -287,14 +288,18 @@ def test_tables_over_seeds_train_every_row_at_each_seed(workdir):
 
 
 def test_crm_tables_train_their_rows_and_share_local_lip_b_with_the_duet_tables(workdir):
-    """crm Table 1: Standard, GloRo and CRM on the MNIST and CIFAR-10 stand-ins under CRM's protocol; Local-Lip-B is
-    the Duet tables' LocalBCP run (Huang et al.'s protocol and eps_train); the literature's rows are quoted."""
+    """crm Table 1: Standard, GloRo and CRM on the MNIST, CIFAR-10 and Tiny ImageNet stand-ins under CRM's protocol;
+    Local-Lip-B on CIFAR-10 is the Duet tables' LocalBCP run, on Tiny ImageNet its own (Huang et al.'s protocols and
+    eps_train); the literature's rows are quoted."""
     output = snakemake(workdir, "-n", "-F", "tables/crm_table1_l2.md", "tables/crm_table2_lipschitz.md",
                        "figures/crm_fig1_radii.png")
     # Table 2 and Fig. 1 analyse Table 1's runs: its CRM models, and the MNIST CRM and standard ones
-    assert scheduled_jobs(output) == {"train_linf": 7, "verify_linf": 7, "table_linf": 1,
+    assert scheduled_jobs(output) == {"train_linf": 11, "verify_linf": 11, "table_linf": 1,
                                       "analyse_pairwise_lipschitz": 1, "table_pairwise_lipschitz": 1,
                                       "analyse_radii": 2, "figure_data_radii": 1, "plot": 1}
     run = "results/ckpt/smoke/{}/{}/{}/eps{}/{}/seed0/model.pt"
     assert all(run.format("digits", "small", m, "1.58", "crm_mnist") in output for m in ("standard", "gloro", "crm"))
     assert run.format("digits_rgb8", "small_star", "local_bcp", "0.1551", "local_lip_cifar10") in output
+    tiny = ("digits_as_tinyimagenet", "small_star")  # crm's 8C2F* and 8C2F: Small* at smoke scale
+    assert run.format(*tiny, "local_bcp", "0.16", "local_lip_tinyimagenet") in output
+    assert all(run.format(*tiny, m, "36_255", "crm_tinyimagenet") in output for m in ("standard", "gloro", "crm"))

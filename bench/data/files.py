@@ -26,11 +26,11 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "tinyimagenet": ("tiny-imagenet-200/train", "tiny-imagenet-200/val"),
     "imagenet": ("train|ILSVRC2012_img_train.tar", "val|ILSVRC2012_img_val.tar"),
 }
-DOWNLOADABLE = frozenset({"mnist", "fashion_mnist", "cifar10", "svhn", "stl10"})
+DOWNLOADABLE = frozenset({"mnist", "fashion_mnist", "cifar10", "svhn", "stl10", "tinyimagenet"})
 HOW_TO = {
     **{name: DOWNLOAD for name in DOWNLOADABLE},
-    "tinyimagenet": "unpack tiny-imagenet-200.zip into data_root/tinyimagenet/ and arrange val/ as one folder "
-                    "per class (val/<wnid>/*.JPEG, from val_annotations.txt)",
+    "tinyimagenet": DOWNLOAD + " (cs231n.stanford.edu/tiny-imagenet-200.zip, 248 MB), or unpack that archive "
+                    "into data_root/tinyimagenet/ yourself (its val/ as shipped, or one folder per class)",
     "imagenet": "put ImageNet in data_root/imagenet/ as train/<wnid>/*.JPEG and val/<wnid>/*.JPEG (one folder "
                 "per class, val sorted by the devkit's labels), or place ILSVRC2012_img_train.tar, "
                 "ILSVRC2012_img_val.tar and ILSVRC2012_devkit_t12.tar.gz there (licence required: image-net.org; "

@@ -8,7 +8,7 @@ from typing import Callable
 import torch
 from torch.utils.data import Dataset
 
-from bench.data import offline
+from bench.data import offline, tiny_imagenet
 from bench.data.augment import augmentation
 from bench.data.files import DIGITS, HOW_TO, missing_message
 
@@ -70,6 +70,18 @@ def _image_folder(subdir: str, size: int):
     return load
 
 
+def _tiny_imagenet(spec: DatasetSpec, split: str, root: Path, download: bool, augment: str) -> Dataset:
+    folder = root / spec.name
+    try:
+        if download:
+            tiny_imagenet.fetch(folder)
+        if not (folder / tiny_imagenet.FOLDER / "train").is_dir():
+            raise FileNotFoundError(folder / tiny_imagenet.FOLDER / "train")
+        return tiny_imagenet.tiny_imagenet(folder, split, _transform(augmentation(augment, spec.shape)))
+    except (RuntimeError, FileNotFoundError, ValueError) as err:  # a failed MD5, missing files or labels
+        raise DatasetNotFound(missing_message(spec.name, folder, err)) from err
+
+
 def _imagenet(spec: DatasetSpec, split: str, root: Path, download: bool, augment: str) -> Dataset:
     """ImageNet as an image folder (train/<wnid>/*.JPEG, val/<wnid>/*.JPEG: the layout Cohen et al.'s code
     reads), else torchvision's ImageNet from the ILSVRC2012 archives (MD5-checked, unpacked on first use).
@@ -116,9 +128,8 @@ _ENTRIES: dict[str, _Entry] = {
                     _torchvision("STL10", lambda s: {"split": s})),
     "tinyimagenet": _Entry(
         DatasetSpec("tinyimagenet", (3, 64, 64), 200, (0.4802, 0.4481, 0.3975), (0.2302, 0.2265, 0.2262),
-                    "unpack tiny-imagenet-200.zip into data_root/tinyimagenet/ and arrange val/ as one "
-                    "folder per class (val/<wnid>/*.JPEG, from val_annotations.txt)"),
-        _image_folder("tiny-imagenet-200/{split}", 64)),  # the labelled val/ serves as the test split
+                    HOW_TO["tinyimagenet"]),
+        _tiny_imagenet),  # the labelled val/ serves as the test split
     "imagenet": _Entry(
         DatasetSpec("imagenet", (3, 224, 224), 1000, _IMAGENET_MEAN, _IMAGENET_STD,
                     "put ImageNet in data_root/imagenet/ as train/<wnid>/*.JPEG and val/<wnid>/*.JPEG, or place "
@@ -135,6 +146,11 @@ _ENTRIES: dict[str, _Entry] = {
     "digits_as_imagenet": _Entry(
         DatasetSpec("digits_as_imagenet", (3, 16, 16), 10, (_DIGITS_MEAN,) * 3, (_DIGITS_STD,) * 3,
                     DIGITS, stand_in_for="imagenet"),
+        _offline_digits),
+    # Tiny ImageNet's, for the l2 tables: twice the 8 x 8 side of CIFAR-10's (digits_rgb8), as 64 is twice 32
+    "digits_as_tinyimagenet": _Entry(
+        DatasetSpec("digits_as_tinyimagenet", (3, 16, 16), 10, (_DIGITS_MEAN,) * 3, (_DIGITS_STD,) * 3,
+                    DIGITS, stand_in_for="tinyimagenet"),
         _offline_digits),
     # native 8x8 in three channels: l_inf smoke runs, where exact dual (CAP) bounds must stay cheap
     "digits_rgb8": _Entry(

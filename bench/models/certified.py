@@ -2,7 +2,8 @@
 
 - Small, Small*, Medium, Large, Large*: thesis app. C.1 (Gowal et al. 2018's models and two variants).
 - 4C3F, 6C2F, 8C2F: thesis app. B.3.3, written C(channels, kernel, stride, padding) there (8C2F, the Tiny
-  ImageNet net, leaves its three strided convolutions unpadded: a fourth entry gives a convolution's padding).
+  ImageNet net, leaves its three strided convolutions unpadded: a fourth entry gives a convolution's padding);
+  8C2F*, crm Table 1's variant of it.
 - CNN-7: the seven-layer CNN with BatchNorm of Shi et al. (2021), used by book table 14.1.
 The thesis gives no padding for app. C.1; we pad every convolution by 1, the convention 4C3F states.
 """
@@ -23,6 +24,10 @@ ARCHITECTURES: dict[str, tuple[list[tuple[int, ...]], list[int]]] = {
     "6c2f": ([(32, 3, 1), (32, 3, 1), (32, 4, 2), (64, 3, 1), (64, 3, 1), (64, 4, 2)], [512]),
     "8c2f": ([(64, 3, 1), (64, 3, 1), (64, 4, 2, 0), (128, 3, 1), (128, 3, 1), (128, 4, 2, 0), (256, 3, 1),
               (256, 4, 2, 0)], [256]),
+    # crm's 8C2F* (its authors' "8C2F"): the second convolution unpadded instead of the first strided one, so
+    # their power iteration's sizes match; the same 9216 inputs to F(256) and the same parameter count
+    "8c2f_crm": ([(64, 3, 1), (64, 3, 1, 0), (64, 4, 2, 0), (128, 3, 1), (128, 3, 1), (128, 4, 2, 0), (256, 3, 1),
+                  (256, 4, 2, 0)], [256]),
     "cnn7": ([(64, 3, 1), (64, 3, 1), (128, 3, 2), (128, 3, 1), (128, 3, 1)], [512]),
 }
 WITH_BATCHNORM = {"cnn7", "small_bn"}

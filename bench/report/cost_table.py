@@ -15,7 +15,7 @@ import pandas as pd
 from tabulate import tabulate
 
 from bench.audit import audit_section
-from bench.reference import cell_setting
+from bench.reference import cell_setting, quoted_row
 from bench.report.cells import describe_training, missing_text, ran
 
 
@@ -73,7 +73,8 @@ def build_cost_table(reference: dict, runs: list[CostRun], scale: str, scale_not
                    f"{run.seconds():.2f}" if run else missing]
             if speedups:
                 other = cells.get(base)
-                measured_speedup = f"{other.seconds() / run.seconds():.1f}" if run and other else missing
+                measured_speedup = (f"{other.seconds() / run.seconds():.1f}" if run and other
+                                    else "-" if quoted_row(block, base) else missing)  # no measured base row
                 row += ["", ""] if method == base else [_paper(block.get("speedup")), measured_speedup]
             if "memory_gb" in paper:
                 row.append(_paper(paper["memory_gb"]))
