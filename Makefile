@@ -26,13 +26,14 @@ mutate:  ## mutation testing (mutmut, [tool.mutmut] in pyproject.toml): prints t
 	{s['timeout']} timed out, {s['survived']} survived, {s['no_tests']} without tests, of {s['total']})\")"
 	$(BIN)/mutmut results
 
-perf:  ## speed ratios: certify vs raw inference; IBP / CROWN-IBP / OURS step vs standard; l2 IBP / LMT / BCP on 4C3F, BCP / LocalBCP on 6C2F; CAP with 50 projections on Medium; LipLT vs naive pairwise bounds on 6C2F; traced vs untraced step; smoothing steps per pass; deterministic vs not
+perf:  ## speed ratios: certify vs raw inference; IBP / CROWN-IBP / OURS step vs standard; l2 IBP / LMT / BCP on 4C3F, BCP / LocalBCP on 6C2F; CAP with 50 projections on Medium; LipLT vs naive pairwise bounds on 6C2F; EOT-PGD vs PGD on Adv-BNN; traced vs untraced step; smoothing steps per pass; deterministic vs not
 	$(BIN)/python -m bench.perf.certify_throughput
 	$(BIN)/python -m bench.perf.train_step
 	$(BIN)/python -m bench.perf.train_step --model 4c3f --norm l2 --eps 0.1412 --batch 50 --methods ibp lmt bcp
 	$(BIN)/python -m bench.perf.train_step --model 6c2f --norm l2 --eps 0.1412 --batch 50 --methods ibp bcp local_bcp
 	$(BIN)/python -m bench.perf.train_step --model medium --batch 32 --methods ibp cap-projections50
 	$(BIN)/python -m bench.perf.liplt_time
+	$(BIN)/python -m bench.perf.eot_time
 	$(BIN)/python -m bench.perf.trace_overhead
 	$(BIN)/python -m bench.perf.smoothing_step --sigma 0.25
 	$(BIN)/python -m bench.perf.determinism_cost

@@ -4,6 +4,11 @@ Thesis sec. 3.3.4 states only "100-step PGD error". The rest is this suite's cho
 the thesis uses for its PGD training in sec. 2, alpha = eps/4), one uniform random start in the ball, no
 restarts, the cross-entropy loss, images kept in [0, 1], and the highest-loss iterate returned.
 Deterministic given the generator.
+
+On a randomized network (``bench.models.randomized``) each forward pass is another sample model, and the EOT
+attacks of thesis sec. 2.2.2 (Athalye et al. 2018) step along the sample mean of ``samples`` gradients (eq. 2.2.8):
+``pgd(..., samples=n)`` is EOT-PGD and ``eot_fgsm`` EOT-FGSM; with one sample on a deterministic network both are
+the plain attacks. The loss that picks the best iterate is the mean over the same samples.
 """
 from __future__ import annotations
 
@@ -31,19 +36,22 @@ def _random_start(x, eps, norm, generator):
 
 def pgd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, steps: int = 100,
         step_size: float | None = None, norm: str = "linf", generator: torch.Generator | None = None,
-        domain: tuple[float, float] = (0.0, 1.0)) -> torch.Tensor:
-    """Adversarial examples within the eps-ball of ``x`` (and the domain) that maximise cross-entropy.
+        domain: tuple[float, float] = (0.0, 1.0), samples: int = 1, random_start: bool = True) -> torch.Tensor:
+    """Adversarial examples within the eps-ball of ``x`` (and the domain) that maximise cross-entropy, averaged
+    over ``samples`` forward passes per step (EOT, eq. 2.2.8), from a random start in the ball or from ``x``.
 
     The iterate with the highest loss seen per sample is returned, so more steps never weaken the attack.
     """
+    if samples < 1:
+        raise ValueError(f"an attack needs at least one gradient sample per step, got samples={samples}")
     step_size = eps / 4 if step_size is None else step_size
     was_training = model.training
     model.eval()
-    delta = _random_start(x, eps, norm, generator)
+    delta = _random_start(x, eps, norm, generator) if random_start else torch.zeros_like(x)
     best, best_loss = (x + delta).clamp(*domain), torch.full((len(x),), -float("inf"), device=x.device)
     for step_index in range(steps + 1):
         adv = (x + delta).clamp(*domain).detach().requires_grad_()
-        loss = F.cross_entropy(model(adv), y, reduction="none")
+        loss = sum(F.cross_entropy(model(adv), y, reduction="none") for _ in range(samples)) / samples
         improved = loss.detach() > best_loss
         best = torch.where(improved.view(-1, *([1] * (x.dim() - 1))), adv.detach(), best)
         best_loss = torch.maximum(best_loss, loss.detach())
@@ -57,6 +65,20 @@ def pgd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, steps: i
         delta = _project(adv.detach() + step_size * step - x, eps, norm)
     model.train(was_training)
     return best
+
+
+def eot_fgsm(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, samples: int = 20,
+             norm: str = "linf", domain: tuple[float, float] = (0.0, 1.0)) -> torch.Tensor:
+    """EOT-FGSM (thesis sec. 2.2.4): one step of size eps from ``x`` along the sign of the mean of ``samples``
+    gradients (n = 20 in the thesis), clipped to the domain."""
+    return pgd(model, x, y, eps, 1, eps, norm, None, domain, samples, random_start=False)
+
+
+def ensemble_predict(model: nn.Module, x: torch.Tensor, members: int = 20) -> torch.Tensor:
+    """The class of the mean softmax of ``members`` forward passes (sample models): thesis sec. 2.2.4 evaluates
+    every randomized network as an ensemble of 20; a deterministic one predicts as itself."""
+    with torch.no_grad():
+        return sum(F.softmax(model(x), dim=1) for _ in range(members)).argmax(dim=1)
 
 
 def smoothed_pgd_l2(model: nn.Module, x: torch.Tensor, y: torch.Tensor, noise: torch.Tensor, eps: float,

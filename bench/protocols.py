@@ -21,7 +21,8 @@ METHOD_NAMES = ("standard", "cohen", "smoothadv", "macer", "consistency", "sac",
                 "improved_ibp", "crown_ibp", "crown_ibp_kappa0", "crown_ibp_1to0", "crown_ibp_1to0_kappa0", "cap",
                 "cap_ibp", "ours", "ours_kappa0", "ours_1to0", "ours_1to0_kappa0", "ours_7step_kappa0",
                 "crown_ibp_pq_0_0", "crown_ibp_pq_0_0.25", "crown_ibp_pq_0_0.5", "crown_ibp_pq_0.5_1", "crown_ibp_pq_1_1",
-                "crown_ibp_rs_0.01", "crown_ibp_rs_10", "lmt", "bcp", "duet", "local_bcp", "gloro", "crm")
+                "crown_ibp_rs_0.01", "crown_ibp_rs_10", "lmt", "bcp", "duet", "local_bcp", "gloro", "crm", "rse",
+                "adv_bnn", "adv_bnn_graddiv", "rse_graddiv")
 # Methods that train against only some balls (their ``norms`` in bench.methods); the others take either.
 RESTRICTED_NORMS = {"lmt": ("l2",), "local_bcp": ("l2",), "gloro": ("l2",), "crm": ("l2",)}
 

@@ -138,6 +138,8 @@ def _train(run: RunSpec, settings: TrainSettings, out_dir: Path, data_root, down
 
     torch.manual_seed(run.seed)
     model = build_model(run.model, spec, settings.normalize).to(dev)
+    if hasattr(method, "transform_model"):  # a randomized network's layers (RSE's noise, Adv-BNN's posteriors)
+        model = method.transform_model(model)
     if hasattr(method, "initialize"):  # e.g. the IBP initialization of Shi et al. (2021)
         method.initialize(model)
     test_set = load_dataset(run.dataset, "test", data_root, download) if evaluates else None
@@ -182,7 +184,7 @@ def _train(run: RunSpec, settings: TrainSettings, out_dir: Path, data_root, down
             x, y = x.to(dev, non_blocking=True), y.to(dev, non_blocking=True)
             ramp = ramp_fraction(epoch * len(loader) + batch, len(loader), settings.warmup_epochs,
                                  settings.rampup_epochs)
-            ctx = TrainContext(epoch, settings.epochs, noise, run.sigma, run.eps, ramp, settings.norm)
+            ctx = TrainContext(epoch, settings.epochs, noise, run.sigma, run.eps, ramp, settings.norm, len(train_set))
             step = epoch * len(loader) + batch
             tracing = tracer is not None and tracer.due(step)
             if tracing:  # its own stream (3), weights and buffers restored: the trained bytes do not change
@@ -375,5 +377,8 @@ def load_trained(path: str | Path, device: str | torch.device = "cpu") -> tuple[
     run = RunSpec(**state["meta"]["run"])
     normalize = state["meta"]["settings"].get("normalize", True)
     model = build_model(run.model, dataset_spec(run.dataset), normalize).to(device)
+    method = get_method(run.method, state["meta"]["settings"].get("options", {}))
+    if hasattr(method, "transform_model"):
+        model = method.transform_model(model)
     model.load_state_dict(state["state_dict"])
     return model.eval(), run

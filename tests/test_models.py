@@ -17,8 +17,8 @@ def test_resnet50_has_the_25_6_million_parameters_of_he_et_al():
     assert round(count_parameters(build_model("resnet50", dataset_spec("imagenet"))) / 1e6, 1) == 25.6
 
 
-@pytest.mark.parametrize("name, dataset", [(m, d) for m in MODELS for d in ("digits_as_cifar10", "cifar10")]
-                         + [("cnn_small", "digits")])
+@pytest.mark.parametrize("name, dataset", [(m, d) for m in MODELS if m != "graddiv_stl10"  # STL10's 96 x 96 only
+                                           for d in ("digits_as_cifar10", "cifar10")] + [("cnn_small", "digits")])
 def test_models_map_pixels_to_class_logits(name, dataset):
     spec = dataset_spec(dataset)
     logits = build_model(name, spec).eval()(torch.rand(2, *spec.shape))
@@ -52,3 +52,21 @@ def test_8c2f_and_crms_variant_differ_only_in_padding_and_keep_the_neuron_counts
     paddings = [layer.padding for layer in net.modules() if isinstance(layer, torch.nn.Conv2d)]
     assert [i for i, padding in enumerate(paddings) if padding == (0, 0)] == unpadded  # 8C2F: C(64,4,2), ...
 
+
+@pytest.mark.parametrize("model, dataset, convolutions, pools", [("graddiv_mnist", "mnist", 3, 2),
+                                                                 ("vgg16", "cifar10", 13, 5),
+                                                                 ("graddiv_stl10", "stl10", 6, 4)])
+def test_the_networks_of_thesis_app_a11_have_their_layers_and_classify_their_datasets(model, dataset, convolutions,
+                                                                                      pools):
+    spec = dataset_spec(dataset)
+    net = build_model(model, spec)
+    layers = list(net.modules())
+    assert sum(isinstance(m, torch.nn.Conv2d) for m in layers) == convolutions
+    assert sum(isinstance(m, torch.nn.MaxPool2d) for m in layers) == pools
+    assert net(torch.zeros(2, *spec.shape)).shape == (2, 10)
+    if model == "vgg16":  # the CIFAR VGG-16 with BatchNorm of Liu et al.'s code: 13 convolutions and one linear layer
+        assert count_parameters(net) == 14_728_266
+    with pytest.raises(ValueError, match="32 x 32"):
+        build_model("vgg16", dataset_spec("digits_rgb8"))
+    with pytest.raises(ValueError, match="80 x 80"):
+        build_model("graddiv_stl10", dataset_spec("cifar10"))

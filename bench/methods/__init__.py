@@ -18,6 +18,7 @@ from typing import Protocol
 import torch
 from torch import nn
 
+from bench.methods.adv_bnn import AdvBNN
 from bench.methods.bcp import BCP
 from bench.methods.cap import CAP
 from bench.methods.cohen import Cohen
@@ -26,6 +27,7 @@ from bench.methods.crm import CRM
 from bench.methods.crown_ibp import CrownIBP
 from bench.methods.duet import Duet
 from bench.methods.gloro import GloRo
+from bench.methods.graddiv import AdvBNNGradDiv, RSEGradDiv
 from bench.methods.ibp import IBP
 from bench.methods.improved_ibp import ImprovedIBP
 from bench.methods.lmt import LMT
@@ -34,6 +36,7 @@ from bench.methods.macer import MACER
 from bench.methods.ours import Ours
 from bench.methods.pgd_at import PGDTraining
 from bench.methods.relu_stability import CrownIBPStability
+from bench.methods.rse import RSE
 from bench.methods.sac import SaC, SaCLinf
 from bench.methods.smoothadv import SmoothAdv
 from bench.methods.standard import Standard
@@ -49,6 +52,7 @@ class TrainContext:
     eps: float | None = None  # target training radius of the run, when the family has one
     ramp: float = 1.0  # schedule position in [0, 1]: eps_t = eps * ramp (thesis app. C.1)
     norm: str = "linf"
+    train_size: int | None = None  # images in the training set (Adv-BNN's ELBO weighs its KL term by 1 / N)
 
 
 class Method(Protocol):
@@ -92,6 +96,11 @@ METHODS: dict[str, Method] = {
     "local_bcp": LocalBCP(),  # BCP with local Lipschitz bounds (Huang et al. 2021's Local-Lip-B)
     "gloro": GloRo(),  # a bottom logit raised by eps times the naive pairwise constants (Leino et al. 2021)
     "crm": CRM(),  # certified radius maximization with LipLT's pairwise constants (crm eq. 8)
+    # randomized networks under EOT attacks (thesis ch. 2): evaluated by EOT-FGSM / EOT-PGD, not certified
+    "rse": RSE(),  # noise before every convolution (Liu et al. 2018)
+    "adv_bnn": AdvBNN(),  # Bayesian layers, PGD examples, the ELBO (Liu et al. 2019)
+    "adv_bnn_graddiv": AdvBNNGradDiv(),  # + lambda R_GradDiv (thesis eq. 2.2.20); the regulariser is an option
+    "rse_graddiv": RSEGradDiv(),
 }
 
 

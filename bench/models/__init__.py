@@ -14,6 +14,7 @@ from torch import nn
 from bench.data import DatasetSpec
 from bench.models.certified import ARCHITECTURES, conv_relu_net
 from bench.models.cnn import cnn_small
+from bench.models.graddiv_nets import graddiv_mnist, graddiv_stl10, vgg16
 from bench.models.residual import Residual, wide_resnet
 from bench.models.resnet_cifar import resnet_cifar
 
@@ -44,6 +45,10 @@ _BUILDERS: dict[str, Callable[[DatasetSpec], nn.Module]] = {
     # thesis Tables 3.1-3.2's WRN (Wong et al. 2018's CIFAR ResNet), and a narrow one: its smoke stand-in
     "wrn": lambda s: wide_resnet(s.shape, s.num_classes),
     "wrn_tiny": lambda s: wide_resnet(s.shape, s.num_classes, hidden=100),
+    # thesis app. A.1.1: the bases of ch. 2's randomized networks (MNIST, CIFAR10, STL10)
+    "graddiv_mnist": lambda s: graddiv_mnist(s.shape, s.num_classes),
+    "vgg16": lambda s: vgg16(s.shape, s.num_classes),
+    "graddiv_stl10": lambda s: graddiv_stl10(s.shape, s.num_classes),
 }
 
 MODELS = tuple(_BUILDERS)

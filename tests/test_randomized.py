@@ -1,0 +1,87 @@
+"""Randomized networks (thesis ch. 2): RSE's noise layers, Adv-BNN's Bayesian layers, their KL and their seeds."""
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from bench.bounds import margin_bounds
+from bench.data import dataset_spec
+from bench.methods import TrainContext, get_method
+from bench.models import build_model
+from bench.models.randomized import (Bayesian, GaussianNoise, bayesian, is_randomized, kl_divergence, sampling,
+                                     with_rse_noise)
+
+
+def small():
+    torch.manual_seed(0)
+    return build_model("small", dataset_spec("digits"))
+
+
+def test_rse_puts_sigma_init_before_the_first_convolution_and_sigma_inner_before_the_others():
+    model = with_rse_noise(small(), 0.2, 0.1)
+    sigmas = [m.sigma for m in model.modules() if isinstance(m, GaussianNoise)]
+    assert sigmas == [0.2, 0.1]  # Small has two convolutions
+    with pytest.raises(ValueError, match="has none"):
+        with_rse_noise(nn.Sequential(nn.Flatten(), nn.Linear(64, 10)))
+
+
+def test_a_sample_model_is_drawn_per_pass_and_the_same_generator_seed_draws_the_same_ones():
+    model, x = bayesian(small(), 0.1).eval(), torch.rand(4, 1, 8, 8)
+    with sampling(model, torch.Generator().manual_seed(1)):
+        first, second = model(x), model(x)
+    with sampling(model, torch.Generator().manual_seed(1)):
+        again = model(x)
+    assert not torch.equal(first, second) and torch.equal(first, again)
+    assert all(m.generator is None for m in model.modules() if isinstance(m, Bayesian))  # restored after the block
+
+
+def test_bayesian_layers_start_at_the_plain_weights_and_their_kl_is_the_closed_form():
+    plain = small()
+    model = bayesian(small(), 0.1)
+    conv = next(m for m in model.modules() if isinstance(m, Bayesian))
+    assert torch.equal(conv.layer.weight, next(m for m in plain.modules() if isinstance(m, nn.Conv2d)).weight)
+    expected = 0.0
+    for layer in (m for m in model.modules() if isinstance(m, Bayesian)):
+        for mu, s in [(layer.layer.weight, layer.log_sigma_weight), (layer.layer.bias, layer.log_sigma_bias)]:
+            q, prior = torch.distributions.Normal(mu, s.exp()), torch.distributions.Normal(0.0, 0.05)
+            expected += torch.distributions.kl_divergence(q, prior).sum()
+    assert torch.allclose(kl_divergence(model, 0.05), expected, rtol=1e-5)
+    assert math.isclose(conv.log_sigma_weight.exp().mean().item(), 0.1, rel_tol=1e-6)
+    with pytest.raises(ValueError, match="no Bayesian layers"):
+        kl_divergence(small(), 0.05)
+
+
+def test_weight_samples_have_the_posterior_std():
+    layer = Bayesian(nn.Linear(1, 1, bias=False), 0.3)
+    with sampling(layer, torch.Generator().manual_seed(0)):
+        outputs = torch.stack([layer(torch.ones(1, 1)) for _ in range(4000)]).flatten()
+    assert abs(outputs.std().item() - 0.3) < 0.02 and abs(outputs.mean().item() - layer.layer.weight.item()) < 0.02
+
+
+@pytest.mark.parametrize("method", ["rse", "adv_bnn", "adv_bnn_graddiv", "rse_graddiv"])
+def test_each_randomized_method_trains_its_noise_parameters_and_refuses_bound_propagation(method):
+    chosen = get_method(method)
+    model = chosen.transform_model(small())
+    assert is_randomized(model) and chosen.family == "eot"
+    x, y = torch.rand(8, 1, 8, 8), torch.arange(8)
+    ctx = TrainContext(0, 1, torch.Generator().manual_seed(0), eps=0.1, ramp=1.0, train_size=1000)
+    chosen.loss(model, x, y, ctx).backward()
+    grads = [p.grad for name, p in model.named_parameters() if "log_sigma" in name or "weight" in name]
+    assert grads and all(g is not None and torch.isfinite(g).all() and g.abs().sum() > 0 for g in grads)
+    with pytest.raises((TypeError, ValueError, NotImplementedError), match="GaussianNoise|Bayesian"):
+        margin_bounds(model.eval(), x, y, 0.1, "ibp")
+
+
+def test_a_randomized_run_trains_to_the_same_bytes_and_reloads_with_its_posteriors(tmp_path):
+    from bench.train import RunSpec, TrainSettings, load_trained, train
+
+    run = RunSpec("digits", "small", "adv_bnn_graddiv", seed=0, eps=0.1)
+    settings = TrainSettings(epochs=1, batch_size=128, lr=1e-3, momentum=0.0, weight_decay=0.0, optimizer="adam",
+                             lr_step_epochs=10, lr_gamma=1.0, augment="none", normalize=False,
+                             options={"steps": 2, "prior_sigma": 0.05})
+    first = train(run, settings, tmp_path / "a", progress=False)
+    assert train(run, settings, tmp_path / "b", progress=False).read_bytes() == first.read_bytes()
+    model, loaded_run = load_trained(first)
+    assert loaded_run == run and is_randomized(model)
+    assert any(isinstance(m, Bayesian) for m in model.modules())
