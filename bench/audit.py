@@ -21,7 +21,7 @@ from itertools import combinations
 from bench.io import parse_eps
 from bench.reference import cell_setting, load_paper
 
-PAPERS = ("landscape", "sac", "book", "bcp", "duet", "crm")
+PAPERS = ("landscape", "sac", "book", "bcp", "duet", "crm", "graddiv")
 CLEAN, PGD, CERTIFIED = ("standard", "clean"), ("pgd",), ("verified", "certified")
 
 
@@ -74,9 +74,9 @@ def ordering(rows: list[Row]) -> list[Finding]:
 
 
 def radius(rows: list[Row]) -> list[Finding]:
-    """Certified accuracy is non-increasing in the radius."""
+    """Certified accuracy, and accuracy under one attack, is non-increasing in the radius."""
     findings = []
-    for row in (r for r in rows if r.metric == "certified accuracy"):
+    for row in (r for r in rows if r.metric in ("certified accuracy", "accuracy under attack")):
         cells = [(float(c), v) for c, v in row.values.items() if v is not None]
         for (r0, v0), (r1, v1) in zip(cells, cells[1:]):
             if v1 > v0:
@@ -187,6 +187,16 @@ def reference_rows(paper: str) -> list[Row]:
                     rows.append(Row(paper, name, f"sigma {sigma}", method, "certified accuracy",
                                     dict(zip(map(str, table["columns"]), numbers)),
                                     model=(table["dataset"], table["model"], float(sigma))))
+            continue
+        if "attacks" in table:  # accuracy under EOT attacks: a row per method and attack, a column per radius
+            for block in table["blocks"]:
+                for method, by_attack in block["values"].items():
+                    setting = cell_setting(block, method)
+                    for attack, numbers in by_attack.items():
+                        rows.append(Row(paper, name, attack, method, "accuracy under attack",
+                                        dict(zip(table["eval_eps"], numbers)),
+                                        model=(block["dataset"], setting["model"], parse_eps(setting["eps_train"]),
+                                               setting["protocol"], attack)))
             continue
         for block in table.get("blocks", []):
             for method, numbers in block["values"].items():

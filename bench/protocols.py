@@ -23,6 +23,8 @@ METHOD_NAMES = ("standard", "cohen", "smoothadv", "macer", "consistency", "sac",
                 "crown_ibp_pq_0_0", "crown_ibp_pq_0_0.25", "crown_ibp_pq_0_0.5", "crown_ibp_pq_0.5_1", "crown_ibp_pq_1_1",
                 "crown_ibp_rs_0.01", "crown_ibp_rs_10", "lmt", "bcp", "duet", "local_bcp", "gloro", "crm", "rse",
                 "adv_bnn", "adv_bnn_graddiv", "rse_graddiv")
+# Methods whose networks are randomized (family "eot"): attacked with EOT and predicting as 20-member ensembles.
+RANDOMIZED = ("rse", "adv_bnn", "adv_bnn_graddiv", "rse_graddiv")
 # Methods that train against only some balls (their ``norms`` in bench.methods); the others take either.
 RESTRICTED_NORMS = {"lmt": ("l2",), "local_bcp": ("l2",), "gloro": ("l2",), "crm": ("l2",)}
 

@@ -103,3 +103,14 @@ def test_unsound_counts_points_a_bound_verifies_but_pgd_breaks():
     frame["margin_crown"] = [1.0, -0.5, -1.0, 3.0]  # a wrong point (index 3) is never counted: it is not verified
     assert unsound(frame, "run") == []
 
+
+
+def test_graddiv_numbers_hold_three_rises_with_eps_and_table_a5_repeats_table_2_1s_rse_rows():
+    """Accuracy under one attack should not rise with the radius: three printed cells do (one FGSM row of Table 2.1
+    by 0.15 points, two MNIST rows of Table A.2); RSE's rows shared by Tables 2.1 and A.5 agree."""
+    found = {str(f) for f in audit(reference_rows("graddiv"), "graddiv")}
+    assert found == {"[radius] graddiv table2_1, fgsm_n20, standard: 6.96 at radius 0.07 > 6.81 at radius 0.06",
+                     "[radius] graddiv tableA2, pgd_n10, rse: 0.25 at radius 0.4 > 0.22 at radius 0.38",
+                     "[radius] graddiv tableA2, fgsm_n20, adv_bnn: 97.28 at radius 0.32 > 97.23 at radius 0.3"}
+    rse = [r for r in reference_rows("graddiv") if (r.method, r.block, r.model[0]) == ("rse", "pgd_n20", "cifar10")]
+    assert len(rse) == 2 and rse[0].model == rse[1].model and rse[0].values == rse[1].values  # compared, equal

@@ -17,7 +17,7 @@ from bench.data.augment import AUGMENTATIONS
 from bench.bounds import BOUNDS
 from bench.methods import METHODS
 from bench.models import MODELS
-from bench.protocols import METHOD_NAMES
+from bench.protocols import METHOD_NAMES, RANDOMIZED
 from bench.train import TrainSettings
 
 
@@ -79,7 +79,8 @@ def test_schema_enums_match_the_registries(repo):
     assert defs["dataset"]["enum"] == list(DATASETS)
     assert defs["model"]["enum"] == list(MODELS)
     assert defs["method"]["enum"] == list(METHODS) == list(METHOD_NAMES)
-    for family in ("smoothing", "linf"):
+    assert list(RANDOMIZED) == [name for name, m in METHODS.items() if m.family == "eot"]
+    for family in ("smoothing", "linf", "eot"):
         assert defs[f"{family}_method"]["enum"] == [name for name, m in METHODS.items() if m.family == family]
     assert defs["bound"]["enum"] == list(BOUNDS)
     assert defs["train_fields"]["properties"]["augment"]["enum"] == list(AUGMENTATIONS)
@@ -160,7 +161,8 @@ def test_best_checkpoint_table_without_selection_is_refused_before_any_job(repo,
 EVERY_COMPUTE_RULE = ["tables/table2_cifar_l2.md", "tables/table1_cifar_linf.md", "figures/landscape_fig3_10_violins.png",
                       "figures/bcp_fig3_3_tightness.png", "tables/duet_table1_similarity.md",
                       "tables/crm_table2_lipschitz.md", "figures/crm_fig1_radii.png",
-                      "figures/landscape_figC3_C5_modeconn.png", "figures/landscape_surface.png"]
+                      "figures/landscape_figC3_C5_modeconn.png", "figures/landscape_surface.png",
+                      "tables/graddiv_tableA5_rse.md"]
 
 
 def dry_run_resources(repo, tmp_path, *args) -> dict[str, set[str]]:
@@ -179,7 +181,7 @@ def dry_run_resources(repo, tmp_path, *args) -> dict[str, set[str]]:
 
 COMPUTE = {"train", "certify_smoothing", "train_linf", "verify_linf", "analyse_tightness", "analyse_outer_bound",
            "analyse_rotation", "analyse_pairwise_lipschitz", "analyse_radii", "analyse_mode_connectivity",
-           "analyse_surface"}
+           "analyse_surface", "attack_eot"}
 
 
 @pytest.mark.parametrize("scale, gpu, mem_mb", [("smoke", 0, 2000), ("paper", 1, None)])

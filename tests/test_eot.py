@@ -79,3 +79,30 @@ def test_the_ensemble_predicts_the_class_of_the_mean_softmax_and_a_deterministic
         model(x)  # the single member's draw
         mean_softmax = torch.stack([model(x).softmax(1) for _ in range(20)]).mean(0)
     assert torch.equal(votes, mean_softmax.argmax(1)) and not torch.equal(votes, single)
+
+
+def trained(tmp_path, method, **options):
+    from bench.train import RunSpec, TrainSettings, train
+
+    settings = TrainSettings(epochs=1, batch_size=256, lr=1e-3, momentum=0.0, weight_decay=0.0, optimizer="adam",
+                             lr_step_epochs=10, lr_gamma=1.0, augment="none", normalize=False, options=options)
+    return train(RunSpec("digits", "small", method, seed=0, eps=0.1), settings, tmp_path / method, progress=False)
+
+
+def test_the_evaluation_writes_one_row_per_point_and_radius_and_refuses_n_on_a_deterministic_net(tmp_path):
+    import pytest
+
+    from bench.eot import EOTSettings, evaluate_eot, parse_attack
+    from bench.io import read_rows
+
+    settings = EOTSettings(steps=3, members=4, batch_size=16, skip=20, max_points=None)
+    out = tmp_path / "rse.tsv"
+    frame = evaluate_eot(trained(tmp_path, "rse"), "pgd_n2", [0.0, 0.3], settings, out, progress=False)
+    rows, provenance = read_rows(out)
+    assert len(rows) == 2 * 20 and set(rows["eps"]) == {0.0, 0.3} and (provenance["members"], provenance["samples"]) == (4, 2)
+    accuracy = frame.groupby("eps")["robust"].mean()
+    assert accuracy[0.3] < accuracy[0.0]  # a large ball: the attack must bite
+    with pytest.raises(ValueError, match="one gradient sample"):
+        evaluate_eot(trained(tmp_path, "standard"), "fgsm_n20", [0.1], settings, tmp_path / "s.tsv", progress=False)
+    with pytest.raises(ValueError, match="unknown EOT attack"):
+        parse_attack("cw_n5")

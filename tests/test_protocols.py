@@ -141,6 +141,26 @@ PROTOCOLS = [
      "Scripts/tinyImagenetAblation.sh: --batchSize 256 --maxEpoch 300 --initialLearningRate 1e-4 "
      "--learningRateDecayEpoch 100 --robustStartingEpoch 10 --smallestLearningRate 1e-7; defaultLambda=150, "
      "defaultAlpha=12, defaultR0=0.2"),
+    *[("train_linf", protocol, None, {"optimizer": "adam", "batch_size": 128, "lr": 0.001, "epochs": epochs,
+                                      "lr_milestones": milestones, "lr_gamma": 0.1, "warmup_epochs": warmup,
+                                      "rampup_epochs": rampup}, THESIS, quote)
+      for protocol, epochs, milestones, warmup, rampup, quote in [
+          ("graddiv_mnist", 60, (30,), 3, 20, "MNIST 128 60 0.001 [30] 3 20"),
+          ("graddiv_stl10", 120, (60, 100), 6, 60, "STL10 120 [60,100] 6 60"),
+          ("graddiv_cifar10", 200, (80, 140, 180), 6, 90, "CIFAR10 200 [80,140,180] 6 90")]],
+    *[("train_linf", protocol, "adv_bnn", {"options": {"prior_sigma": sigma}}, THESIS,
+       "the prior standard deviation $\\sigma_0 = 0.05, 0.1, 0.15$ for MNIST, CIFAR10, and STL10")
+      for protocol, sigma in [("graddiv_mnist", 0.05), ("graddiv_cifar10", 0.1), ("graddiv_stl10", 0.15)]],
+    *[("train_linf", protocol, "adv_bnn_graddiv", {"options": {"prior_sigma": sigma, "regularizer": name,
+                                                               "weight": weight}}, THESIS,
+       "MNIST (GradDiv- κ , 1), CIFAR10 (GradDiv-DPP, 1), and STL10 (GradDiv-mean, 0.7)")
+      for protocol, sigma, name, weight in [("graddiv_mnist", 0.05, "kappa", 1.0), ("graddiv_cifar10", 0.1, "dpp", 1.0),
+                                            ("graddiv_stl10", 0.15, "mean", 0.7)]],
+    ("train_linf", "graddiv_cifar10", "rse_graddiv", {"options": {"regularizer": "kappa", "weight": 1.0}}, THESIS,
+     "In the experiment, RSE using (GradDiv- κ , 1) outperforms the baseline on CIFAR10."),
+    *[("train_linf", protocol, "pgd", {"options": {"steps": 10}, "warmup_epochs": 0, "rampup_epochs": 0}, THESIS,
+       "the step size $\\alpha_{train} = \\epsilon_{train}/4$ and the attack iterations $m = 10$")
+      for protocol in ("graddiv_mnist", "graddiv_cifar10", "graddiv_stl10")],
     ("train", "imagenet", "sac", {"epochs": 100, "optimizer": "sgd"}, SAC,
      "We train ResNet-50 on ImageNet using SaC for 100 epochs with a batch size of 200 per GPU, SGD optimizer"),
     ("train", "imagenet", "sac", {"lr": 0.01, "lr_schedule": "cosine", "weight_decay": 1e-4, "momentum": 0.9}, SAC,

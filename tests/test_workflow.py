@@ -14,7 +14,7 @@ TINY_LINF_TRAIN = {"epochs": 2, "batch_size": 128, "lr": 0.001, "momentum": 0.0,
                    "optimizer": "adam", "lr_step_epochs": 10, "lr_gamma": 0.5, "warmup_epochs": 0, "rampup_epochs": 1}
 COMPUTE_RULES = ("train", "certify_smoothing", "train_linf", "verify_linf", "analyse_tightness", "analyse_outer_bound",
                  "analyse_rotation", "analyse_pairwise_lipschitz", "analyse_radii", "analyse_mode_connectivity",
-                 "analyse_surface")
+                 "analyse_surface", "attack_eot")
 TINY = {"scales": {"smoke": {
     "resources": {rule: {"threads": 1} for rule in COMPUTE_RULES},  # tiny jobs: two at a time beat two threads
     "train": {"digits_as_cifar10": {"epochs": 2, "batch_size": 64, "lr": 0.05, "momentum": 0.9,
@@ -170,6 +170,7 @@ def test_smoke_linf_table_builds_end_to_end(workdir):
     assert {"predict", "margin_ibp", "margin_crown_ibp", "verified_own", "verifier_error"} <= set(header)
 
 
+@pytest.mark.slow  # the table's builder: tests/test_linf_report.py; its runs' traces: the violins test below
 def test_smoke_training_table_reads_the_runs_metrics(workdir):
     snakemake(workdir, "tables/landscape_table3_3.md")
     table = (workdir / "tables/landscape_table3_3.md").read_text()
@@ -303,3 +304,15 @@ def test_crm_tables_train_their_rows_and_share_local_lip_b_with_the_duet_tables(
     tiny = ("digits_as_tinyimagenet", "small_star")  # crm's 8C2F* and 8C2F: Small* at smoke scale
     assert run.format(*tiny, "local_bcp", "0.16", "local_lip_tinyimagenet") in output
     assert all(run.format(*tiny, m, "36_255", "crm_tinyimagenet") in output for m in ("standard", "gloro", "crm"))
+
+
+def test_eot_tables_train_each_network_once_and_attack_it_once_per_printed_attack(workdir):
+    """Thesis Tables 2.1 and A.5 (CIFAR-10): five networks and RSE + GradDiv, trained by train_linf under the
+    graddiv protocol; each attack group a job per network, a deterministic network's at one gradient sample."""
+    output = snakemake(workdir, "-n", "-F", "tables/graddiv_table2_1.md", "tables/graddiv_tableA5_rse.md")
+    # attacks: standard and pgd fgsm_n1 + pgd_n1; rse fgsm_n20 + pgd n1 (Table A.5), 5, 10, 20; adv_bnn and its
+    # GradDiv fgsm_n20 + pgd n5, 10, 20; rse_graddiv as rse
+    assert scheduled_jobs(output) == {"train_linf": 6, "attack_eot": 2 + 2 + 5 + 4 + 4 + 5, "table_eot": 2}
+    run = "results/eot/smoke/digits_rgb8/small/{}/eps8_255/graddiv_cifar10/seed0/{}.tsv"
+    assert run.format("standard", "fgsm_n1") in output and run.format("standard", "fgsm_n20") not in output
+    assert run.format("adv_bnn_graddiv", "pgd_n20") in output and run.format("rse", "pgd_n1") in output

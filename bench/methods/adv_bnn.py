@@ -3,8 +3,8 @@ Bayesian convolutions and linear layers (``bench.models.randomized.bayesian``) t
 ELBO, CE(f(X_adv), Y) + (alpha_KL / N) KL(q || N(0, sigma_0^2)), N the training-set size (their code's beta).
 
 Thesis sec. 2.2.4: PGD at eps_train with step eps_train / 4 and m = 10 iterations, alpha_KL = 0.02, sigma_0 0.05 /
-0.1 / 0.15 on MNIST / CIFAR10 / STL10 (a protocol option). The thesis gives no initial posterior std: 0.1, the
-order of Liu et al.'s scripts (init_s = sigma_0 = 0.08), is this suite's default. Every PGD step draws a new
+0.1 / 0.15 on MNIST / CIFAR10 / STL10 (a protocol option). The thesis gives no initial posterior std: it starts at
+sigma_0, as Liu et al.'s scripts set it (init_s = sigma_0: 0.1 / 0.1, 0.08 / 0.08). Every PGD step draws a new
 sample model, as their attack runs on the stochastic network. eps_train is used from the first epoch: the
 schedule's ramp drives GradDiv's lambda (``bench.methods.graddiv``), not eps.
 """
@@ -22,13 +22,13 @@ from bench.models.randomized import bayesian, kl_divergence, sampling
 @dataclass(frozen=True)
 class AdvBNN:
     prior_sigma: float = 0.1  # sigma_0
-    init_sigma: float = 0.1   # exp(s) of every weight's posterior at initialisation
+    init_sigma: float | None = None  # exp(s) of every weight's posterior at initialisation; None: sigma_0
     kl_weight: float = 0.02   # alpha_KL
     steps: int = 10
     family = "eot"
 
     def transform_model(self, model):
-        return bayesian(model, self.init_sigma)
+        return bayesian(model, self.prior_sigma if self.init_sigma is None else self.init_sigma)
 
     def loss(self, model, x, y, ctx):
         require_eps("adv_bnn", ctx)

@@ -24,8 +24,8 @@ ARCHITECTURES: dict[str, tuple[list[tuple[int, ...]], list[int]]] = {
     "6c2f": ([(32, 3, 1), (32, 3, 1), (32, 4, 2), (64, 3, 1), (64, 3, 1), (64, 4, 2)], [512]),
     "8c2f": ([(64, 3, 1), (64, 3, 1), (64, 4, 2, 0), (128, 3, 1), (128, 3, 1), (128, 4, 2, 0), (256, 3, 1),
               (256, 4, 2, 0)], [256]),
-    # crm's 8C2F* (its authors' "8C2F"): the second convolution unpadded instead of the first strided one, so
-    # their power iteration's sizes match; the same 9216 inputs to F(256) and the same parameter count
+    # crm's 8C2F* (its authors' "8C2F"): the second convolution unpadded too (64 -> 62 -> 30 instead of 64 -> 64
+    # -> 31), so their power iteration's sizes match; the same 9216 inputs to F(256) and the same parameter count
     "8c2f_crm": ([(64, 3, 1), (64, 3, 1, 0), (64, 4, 2, 0), (128, 3, 1), (128, 3, 1), (128, 4, 2, 0), (256, 3, 1),
                   (256, 4, 2, 0)], [256]),
     "cnn7": ([(64, 3, 1), (64, 3, 1), (128, 3, 2), (128, 3, 1), (128, 3, 1)], [512]),
