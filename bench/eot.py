@@ -5,7 +5,7 @@ eps / 4 from a random start, m = 20 in the thesis), each step along the mean of 
 (``bench.attacks``). A point counts as robust when the prediction on its adversarial image is its label, the
 prediction of a randomized network being the class of the mean softmax of ``members`` sample models (20 in the
 thesis). A deterministic network is one sample model: it is attacked with one gradient sample whatever n the
-table prints (n identical gradients average to themselves) and predicts as itself; ``effective_samples`` says so.
+table prints and predicts as itself (``bench.protocols.effective_samples``).
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from bench.device import describe_device, resolve_device
 from bench.io import evaluated_indices, training_provenance, write_rows
 from bench.logs import progress as progress_lines
 from bench.models.randomized import is_randomized, sampling
-from bench.protocols import RANDOMIZED
+from bench.protocols import randomized_method
 from bench.train import load_trained
 
 log = logging.getLogger(__name__)
@@ -48,11 +48,6 @@ def parse_attack(name: str) -> tuple[str, int]:
     return match[1], int(match[2])
 
 
-def effective_samples(method: str, samples: int) -> int:
-    """The gradient samples an attack on ``method``'s network needs: one for a deterministic network."""
-    return samples if method.split("-")[0] in RANDOMIZED else 1
-
-
 def attack_batch(model, x, y, eps, kind, samples, steps, generator):
     if eps == 0:
         return x
@@ -70,7 +65,7 @@ def evaluate_eot(model_path: str | Path, attack: str, eps_values: list[float], s
     model, run = load_trained(model_path, dev)
     kind, samples = parse_attack(attack)
     randomized = is_randomized(model)
-    if randomized != (effective_samples(run.method, 2) == 2):
+    if randomized != randomized_method(run.method):
         raise ValueError(f"{run.method}'s network is {'' if randomized else 'not '}randomized, but "
                          f"bench.protocols.RANDOMIZED says otherwise")
     if not randomized and samples != 1:

@@ -25,6 +25,19 @@ METHOD_NAMES = ("standard", "cohen", "smoothadv", "macer", "consistency", "sac",
                 "adv_bnn", "adv_bnn_graddiv", "rse_graddiv")
 # Methods whose networks are randomized (family "eot"): attacked with EOT and predicting as 20-member ensembles.
 RANDOMIZED = ("rse", "adv_bnn", "adv_bnn_graddiv", "rse_graddiv")
+
+
+def randomized_method(method: str) -> bool:
+    """Whether ``method`` (or a variant of it) trains a randomized network."""
+    return split_variant(method)[0] in RANDOMIZED
+
+
+def effective_samples(method: str, samples: int) -> int:
+    """The gradient samples an EOT attack on ``method``'s network needs: one for a deterministic network (n
+    identical gradients average to themselves)."""
+    return samples if randomized_method(method) else 1
+
+
 # Methods that train against only some balls (their ``norms`` in bench.methods); the others take either.
 RESTRICTED_NORMS = {"lmt": ("l2",), "local_bcp": ("l2",), "gloro": ("l2",), "crm": ("l2",)}
 

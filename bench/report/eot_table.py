@@ -10,7 +10,7 @@ import pandas as pd
 from tabulate import tabulate
 
 from bench.audit import Row, audit_section
-from bench.protocols import RANDOMIZED, split_variant
+from bench.protocols import randomized_method
 from bench.reference import cell_setting
 from bench.report.cells import Measured, format_cell, missing_text, ran
 
@@ -32,7 +32,7 @@ class AttackedRun:
 def attack_label(attack: str, method: str) -> tuple[str, str]:
     """(attack, n) as the thesis prints them: n is "-" for a deterministic network's one-sample group."""
     kind, samples = attack.split("_n")
-    deterministic = samples == "1" and split_variant(method)[0] not in RANDOMIZED
+    deterministic = samples == "1" and not randomized_method(method)
     return ("EOT-FGSM" if kind == "fgsm" else "EOT-PGD"), ("-" if deterministic else samples)
 
 

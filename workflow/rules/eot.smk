@@ -1,15 +1,15 @@
 # Thesis ch. 2 (GradDiv): randomized networks, trained by train_linf (their run ids are LINF_RUN's, eps the PGD
 # training radius), attacked by EOT-FGSM and EOT-PGD at every radius of their tables, one job per attack.
-from bench.protocols import RANDOMIZED
+from bench.protocols import effective_samples
 
 wildcard_constraints:
     attack=r"(fgsm|pgd)_n[1-9]\d*",
 
 
 def effective_attack(method, attack):
-    """The attack a table's cell needs: a deterministic network takes one gradient sample whatever n is printed."""
+    """The attack file a table's cell reads: a deterministic network's is its one-sample version."""
     kind, samples = attack.rsplit("_n", 1)
-    return attack if split_variant(method)[0] in RANDOMIZED else f"{kind}_n1"
+    return f"{kind}_n{effective_samples(method, int(samples))}"
 
 
 def eot_eps(scale, dataset):
