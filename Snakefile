@@ -22,13 +22,15 @@ include: "workflow/rules/figures_bcp.smk"
 include: "workflow/rules/duet.smk"
 include: "workflow/rules/crm.smk"
 include: "workflow/rules/eot.smk"
+include: "workflow/rules/figures_graddiv.smk"
 include: "workflow/rules/targets.smk"
 
 # Downloads (compute nodes are often offline) and aggregation (small files) run where snakemake runs.
 localrules: all, download_dataset, table_smoothing, table_linf, table_linf_training, table_cost, table_rotation,
             table_pairwise_lipschitz, table_eot, figure_data_radii,
             figure_data_test_curves, figure_data_tightness, figure_data_traces, figure_data_modeconn, figure_data_surface, figure_data_alpha,
-            figure_data_verified_vs_eps, figure_data_lipschitz, figure_data_outer_bound, plot, unknown_table,
+            figure_data_verified_vs_eps, figure_data_lipschitz, figure_data_outer_bound, figure_data_graddiv, plot,
+            unknown_table,
             unknown_figure, unknown_name
 
 

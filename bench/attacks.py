@@ -77,8 +77,20 @@ def eot_fgsm(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, sam
 def ensemble_predict(model: nn.Module, x: torch.Tensor, members: int = 20) -> torch.Tensor:
     """The class of the mean softmax of ``members`` forward passes (sample models): thesis sec. 2.2.4 evaluates
     every randomized network as an ensemble of 20; a deterministic one predicts as itself."""
+    return ensemble_evaluate(model, x, None, members)[0]
+
+
+def ensemble_evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor | None, members: int = 20):
+    """``ensemble_predict``'s classes and, given labels ``y``, the expected loss E_w CE(f_w(x), y) over the same
+    sample models, per point (the loss whose increase under EOT thesis Theorem 2.2.1 bounds, fig. 2.5)."""
+    probabilities, losses = 0, 0
     with torch.no_grad():
-        return sum(F.softmax(model(x), dim=1) for _ in range(members)).argmax(dim=1)
+        for _ in range(members):
+            logits = model(x)
+            probabilities = probabilities + F.softmax(logits, dim=1)
+            if y is not None:
+                losses = losses + F.cross_entropy(logits, y, reduction="none")
+    return probabilities.argmax(dim=1), (losses / members if y is not None else None)
 
 
 def smoothed_pgd_l2(model: nn.Module, x: torch.Tensor, y: torch.Tensor, noise: torch.Tensor, eps: float,

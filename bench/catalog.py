@@ -41,6 +41,15 @@ def _built(target: str, root: Path) -> str:
     return f"yes ({scale.group(1)})" if scale else "yes"
 
 
+def _analysed(spec: dict) -> int:
+    """The distinct trained models a figure reads: its methods in each panel's own setting, where panels have one."""
+    panels = [panel for panel in spec.get("panels", []) if "dataset" in panel]
+    if not panels:
+        return len(figure_methods(spec))
+    return len({(panel["dataset"], panel["model"], panel["eps"], panel["protocol"], method)
+                for panel in panels for method in panel.get("trained", spec.get("trained", []))})
+
+
 def catalog(tables: dict, root: str | Path = ".", figures: dict | None = None) -> list[dict]:
     """One entry per target of the paper map: kind, target, source, status, rows measured, built (and scale)."""
     configured = {f"tables/{name}.md": spec for name, spec in tables.items()}
@@ -52,8 +61,7 @@ def catalog(tables: dict, root: str | Path = ".", figures: dict | None = None) -
             for target in item["targets"]:
                 if target in drawn:
                     spec = drawn[target]
-                    settings = len([p for p in spec.get("panels", []) if "dataset" in p]) or 1  # panels of own runs
-                    status, detail = "implemented", f"{settings * len(figure_methods(spec))} trained models analysed"
+                    status, detail = "implemented", f"{_analysed(spec)} trained models analysed"
                 elif target in configured:
                     spec = configured[target]
                     rows = table_rows(spec["reference"]["paper"], spec["reference"]["table"])

@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from bench.attacks import ensemble_predict, eot_fgsm, pgd
+from bench.attacks import ensemble_evaluate, eot_fgsm, pgd
 from bench.data import load_dataset
 from bench.data.registry import stack
 from bench.device import describe_device, resolve_device
@@ -59,8 +59,8 @@ def attack_batch(model, x, y, eps, kind, samples, steps, generator):
 def evaluate_eot(model_path: str | Path, attack: str, eps_values: list[float], settings: EOTSettings,
                  out_tsv: str | Path, seed: int = 0, data_root: str | Path = "data", download: bool = False,
                  device: str = "auto", progress: bool = True) -> pd.DataFrame:
-    """One row per evaluated test point and radius: label, prediction on the adversarial image, robust; writes
-    ``out_tsv`` with its provenance."""
+    """One row per evaluated test point and radius: label, prediction on the adversarial image, robust, and the
+    expected loss there over the ensemble's sample models; writes ``out_tsv`` with its provenance."""
     dev = resolve_device(device)
     model, run = load_trained(model_path, dev)
     kind, samples = parse_attack(attack)
@@ -82,9 +82,10 @@ def evaluate_eot(model_path: str | Path, attack: str, eps_values: list[float], s
                 idx = indices[start:start + settings.batch_size]
                 x, y = (t.to(dev) for t in stack(test_set, idx))
                 adv = attack_batch(model, x, y, eps, kind, samples, settings.steps, generator)
-                predict = ensemble_predict(model, adv, members)
+                predict, loss = ensemble_evaluate(model, adv, y, members)
                 rows += [{"idx": i, "eps": eps, "label": int(y[k]), "predict": int(predict[k]),
-                          "robust": bool(predict[k] == y[k])} for k, i in enumerate(idx)]
+                          "robust": bool(predict[k] == y[k]), "loss": round(float(loss[k]), 6)}
+                         for k, i in enumerate(idx)]
     frame = pd.DataFrame(rows)
     write_rows(frame, out_tsv, {"run": asdict(run), "attack": attack, "kind": kind, "samples": samples,
                                 "members": members, "seed": seed, "settings": asdict(settings),

@@ -22,9 +22,11 @@ METHOD_NAMES = ("standard", "cohen", "smoothadv", "macer", "consistency", "sac",
                 "cap_ibp", "ours", "ours_kappa0", "ours_1to0", "ours_1to0_kappa0", "ours_7step_kappa0",
                 "crown_ibp_pq_0_0", "crown_ibp_pq_0_0.25", "crown_ibp_pq_0_0.5", "crown_ibp_pq_0.5_1", "crown_ibp_pq_1_1",
                 "crown_ibp_rs_0.01", "crown_ibp_rs_10", "lmt", "bcp", "duet", "local_bcp", "gloro", "crm", "rse",
-                "adv_bnn", "adv_bnn_graddiv", "rse_graddiv")
+                "adv_bnn", "adv_bnn_graddiv", "rse_graddiv", "adv_bnn_graddiv_kappa", "adv_bnn_graddiv_mean",
+                "adv_bnn_graddiv_max", "adv_bnn_graddiv_smoothmax", "adv_bnn_graddiv_dpp")
 # Methods whose networks are randomized (family "eot"): attacked with EOT and predicting as 20-member ensembles.
-RANDOMIZED = ("rse", "adv_bnn", "adv_bnn_graddiv", "rse_graddiv")
+RANDOMIZED = ("rse", "adv_bnn", "adv_bnn_graddiv", "rse_graddiv", "adv_bnn_graddiv_kappa", "adv_bnn_graddiv_mean",
+              "adv_bnn_graddiv_max", "adv_bnn_graddiv_smoothmax", "adv_bnn_graddiv_dpp")
 
 
 def randomized_method(method: str) -> bool:

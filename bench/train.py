@@ -23,6 +23,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from bench.bounds.lipschitz import layer_norms
+from bench.concentration import CONCENTRATION, ConcentrationLog
 from bench.data import dataset_spec, load_dataset
 from bench.data.augment import AUGMENTATIONS
 from bench.device import (describe_device, explain_nondeterminism, peak_memory_mb, reset_peak_memory,
@@ -33,6 +34,7 @@ from bench.methods import TrainContext, get_method
 from bench.methods.schedules import ramp_fraction
 from bench.protocols import check_norm
 from bench.models import build_model
+from bench.models.randomized import is_randomized
 from bench.selection import own_certifiers, test_metrics
 from bench.traces import SLOPES, TRACE, Tracer, restoring_buffers
 
@@ -83,6 +85,7 @@ class TrainSettings:
     log_test_metrics: bool = False
     trace_every: int = 0
     log_lipschitz: bool = False
+    log_concentration: bool = False
     norm: str = "linf"
     options: dict = field(default_factory=dict)
 
@@ -147,7 +150,7 @@ def _train(run: RunSpec, settings: TrainSettings, out_dir: Path, data_root, down
     upper = list(method.upper_parameters(model)) if hasattr(method, "upper_parameters") else []
     optimizer, scheduler = make_optimizer(model, settings, exclude=upper)
     upper_optimizer, upper_scheduler = method.upper_optimizer(upper, settings) if upper else (None, None)
-    start, history, traced, norms = 0, [], {}, []
+    start, history, traced, norms, gradients = 0, [], {}, [], []
     identity = {"run": asdict(run), "settings": asdict(settings)}
     state = _last_readable_state(out_dir, identity, dev)
     if state is not None:
@@ -156,13 +159,15 @@ def _train(run: RunSpec, settings: TrainSettings, out_dir: Path, data_root, down
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         start, history, traced = state["epoch"], state["history"], state.get("trace", {})
-        norms = state.get("lipschitz", [])
+        norms, gradients = state.get("lipschitz", []), state.get("concentration", [])
         _restore_rng(state.get("rng"), dev)
         if upper:
             upper_optimizer.load_state_dict(state["upper_optimizer"])
             upper_scheduler.load_state_dict(state["upper_scheduler"])
         log.info("resuming %s from epoch %d of %d", out_dir, start, settings.epochs)
     tracer = Tracer(method, model, settings.trace_every, **traced) if settings.trace_every else None
+    concentration = (ConcentrationLog(rows=gradients) if settings.log_concentration and is_randomized(model)
+                     else None)
 
     for epoch in range(start, settings.epochs):
         began = time.perf_counter()
@@ -175,6 +180,8 @@ def _train(run: RunSpec, settings: TrainSettings, out_dir: Path, data_root, down
                              ) if upper else None
         probe = (torch.Generator(dev).manual_seed(epoch_seed(run.seed, epoch, stream=2))
                  if settings.log_target_loss else None)  # its own stream: logging never changes the weights
+        measured = (torch.Generator(dev).manual_seed(epoch_seed(run.seed, epoch, stream=5))
+                    if concentration else None)
         model.train()
         reset_peak_memory(dev)
         total, target_total, seen, skipped = 0.0, 0.0, 0, 0
@@ -191,6 +198,8 @@ def _train(run: RunSpec, settings: TrainSettings, out_dir: Path, data_root, down
                 tracer.before_step(x, y, ctx, epoch_seed(run.seed, step, stream=3), optimizer.param_groups[0]["lr"])
             if probe is not None:  # before the training loss, whose graph holds the BatchNorm buffers
                 target = target_loss(method, model, x, y, replace(ctx, ramp=1.0, generator=probe))
+            if concentration is not None:
+                concentration.measure(model, x, y, measured)
             loss = method.loss(model, x, y, ctx)
             if not torch.isfinite(loss):  # a blown-up bound would poison the weights: skip, and report it
                 skipped += 1
@@ -213,6 +222,8 @@ def _train(run: RunSpec, settings: TrainSettings, out_dir: Path, data_root, down
         scheduler.step()
         if upper:
             upper_scheduler.step()
+        if concentration is not None:
+            concentration.end_epoch(epoch + 1)
         if settings.log_lipschitz:
             norms += [{"epoch": epoch + 1, **vars(norm)} for norm in layer_norms(model, spec.shape)]
         mean_loss = total / seen if seen else float("nan")
@@ -230,15 +241,16 @@ def _train(run: RunSpec, settings: TrainSettings, out_dir: Path, data_root, down
             os.replace(out_dir / CHECKPOINT, out_dir / PREVIOUS)
         atomic_torch_save({"identity": identity, "epoch": epoch + 1, "model": model.state_dict(),
                            "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                           "history": history, "lipschitz": norms, "rng": _rng_state(dev),
+                           "history": history, "lipschitz": norms,
+                           "concentration": concentration.rows if concentration else [], "rng": _rng_state(dev),
                            "buffers": training_buffers(model),
                            **({"upper_optimizer": upper_optimizer.state_dict(),
                                "upper_scheduler": upper_scheduler.state_dict()} if upper else {}),
                            **({"trace": {"rows": tracer.rows, "slopes": tracer.slopes}}
                                                    if tracer else {})}, out_dir / CHECKPOINT)
-        _write_tables(out_dir, history, tracer, norms)
+        _write_tables(out_dir, history, tracer, norms, concentration)
 
-    _write_tables(out_dir, history, tracer, norms)  # also when resumed at the end
+    _write_tables(out_dir, history, tracer, norms, concentration)  # also when resumed at the end
     if hasattr(method, "finalize"):  # e.g. SaC: the saved network is the shrunk one
         method.finalize(model)
     atomic_torch_save({"state_dict": model.state_dict(),
@@ -291,8 +303,11 @@ def upper_step(method, model, batch, ctx, optimizer, device) -> int:
     return 0
 
 
-def _write_tables(out_dir: Path, history: list[dict], tracer: Tracer | None, norms: list[dict]) -> None:
+def _write_tables(out_dir: Path, history: list[dict], tracer: Tracer | None, norms: list[dict],
+                  concentration: ConcentrationLog | None) -> None:
     atomic_write_text(pd.DataFrame(history).to_csv(index=False), out_dir / METRICS)
+    if concentration is not None:
+        atomic_write_text(pd.DataFrame(concentration.rows).to_csv(index=False), out_dir / CONCENTRATION)
     if norms:
         atomic_write_text(pd.DataFrame(norms).to_csv(index=False), out_dir / LIPSCHITZ)
     if tracer is not None:

@@ -32,7 +32,7 @@ def test_list_command_prints_every_target_with_its_status(repo):
     out = subprocess.run([sys.executable, "-m", "bench", "list"], cwd=repo, capture_output=True, text=True,
                          check=True).stdout
     assert "tables/table2_cifar_l2.md" in out and "figures/crm_fig1_radii.png" in out
-    assert "35 implemented, 0 quoted only" in out
+    assert "42 implemented, 0 quoted only, 0 not yet" in out
     violins = next(line for line in out.splitlines() if line.startswith("figures/landscape_fig3_10_violins.png"))
     assert "implemented" in violins and "4 trained models analysed" in violins
     alpha = next(line for line in out.splitlines() if line.startswith("figures/sac_fig1_alpha.png"))

@@ -162,7 +162,8 @@ EVERY_COMPUTE_RULE = ["tables/table2_cifar_l2.md", "tables/table1_cifar_linf.md"
                       "figures/bcp_fig3_3_tightness.png", "tables/duet_table1_similarity.md",
                       "tables/crm_table2_lipschitz.md", "figures/crm_fig1_radii.png",
                       "figures/landscape_figC3_C5_modeconn.png", "figures/landscape_surface.png",
-                      "tables/graddiv_tableA5_rse.md"]
+                      "tables/graddiv_tableA5_rse.md", "figures/graddiv_fig2_8_transfer.png",
+                      "figures/graddiv_fig2_9_cosine.png"]
 
 
 def dry_run_resources(repo, tmp_path, *args) -> dict[str, set[str]]:
@@ -181,7 +182,7 @@ def dry_run_resources(repo, tmp_path, *args) -> dict[str, set[str]]:
 
 COMPUTE = {"train", "certify_smoothing", "train_linf", "verify_linf", "analyse_tightness", "analyse_outer_bound",
            "analyse_rotation", "analyse_pairwise_lipschitz", "analyse_radii", "analyse_mode_connectivity",
-           "analyse_surface", "attack_eot"}
+           "analyse_surface", "attack_eot", "analyse_gradient_samples", "analyse_transfer"}
 
 
 @pytest.mark.parametrize("scale, gpu, mem_mb", [("smoke", 0, 2000), ("paper", 1, None)])

@@ -64,3 +64,16 @@ def test_hours_are_unit_seconds_times_counts_and_unmeasured_units_are_reported(r
     file.write_text(json.dumps(timings))
     main(["--no-measure", "--timings", str(file), target])
     assert ">= " in capsys.readouterr().out  # a total with units left out says it is a lower bound
+
+
+def test_eot_jobs_count_points_times_radii_and_their_units_are_measured_on_the_randomized_network(paper):
+    scale, tables = paper["scales"]["paper"], paper["tables"]
+    w = {"dataset": "mnist", "model": "graddiv_mnist", "method": "adv_bnn", "attack": "pgd_n20"}
+    [(kind, unit, count)] = job_units("attack_eot", w, scale, tables)
+    assert kind == "eot_point" and count == 10_000 * 9 and unit["members"] == 20  # Table A.2: eps 0, 0.1, ..., 0.4
+    [(kind, unit, count)] = job_units("analyse_transfer", w, scale, tables)
+    assert kind == "transfer_point" and count == 200 and unit["members"] == 50   # every 50th MNIST test image
+    tiny = {"dataset": "digits", "model": "small", "method": "adv_bnn", "attack": "pgd_n2", "steps": 2, "members": 3,
+            "samples": 3}
+    for kind in ("eot_point", "gradient_point", "transfer_point"):
+        assert 0 < paper_cost.measure(kind, tiny, "cpu") < 5

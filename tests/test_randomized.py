@@ -73,7 +73,11 @@ def test_each_randomized_method_trains_its_noise_parameters_and_refuses_bound_pr
         margin_bounds(model.eval(), x, y, 0.1, "ibp")
 
 
-def test_a_randomized_run_trains_to_the_same_bytes_and_reloads_with_its_posteriors(tmp_path):
+def test_a_randomized_run_trains_to_the_same_weights_when_it_logs_its_concentration_and_reloads(tmp_path):
+    from dataclasses import replace
+
+    import pandas as pd
+
     from bench.train import RunSpec, TrainSettings, load_trained, train
 
     run = RunSpec("digits", "small", "adv_bnn", seed=0, eps=0.0)  # the ELBO alone (no PGD at eps 0): seconds
@@ -81,7 +85,30 @@ def test_a_randomized_run_trains_to_the_same_bytes_and_reloads_with_its_posterio
                              lr_step_epochs=10, lr_gamma=1.0, augment="none", normalize=False,
                              options={"prior_sigma": 0.05})
     first = train(run, settings, tmp_path / "a", progress=False)
-    assert train(run, settings, tmp_path / "b", progress=False).read_bytes() == first.read_bytes()
+    logged = train(run, replace(settings, log_concentration=True), tmp_path / "b", progress=False)
+    weights = [torch.load(path, weights_only=True)["state_dict"] for path in (first, logged)]
+    assert weights[0].keys() == weights[1].keys()
+    assert all(torch.equal(weights[0][name], weights[1][name]) for name in weights[0])
+    assert not (tmp_path / "a/concentration.csv").exists()
+    measures = pd.read_csv(tmp_path / "b/concentration.csv")
+    assert list(measures.columns) == ["epoch", "kappa", "mean", "max", "smoothmax", "dpp"] and len(measures) == 1
+    assert -1 <= measures["mean"][0] <= measures["max"][0] <= 1 and 0 < measures["kappa"][0] < 1
     model, loaded_run = load_trained(first)
     assert loaded_run == run and is_randomized(model)
     assert any(isinstance(m, Bayesian) for m in model.modules())
+
+
+def test_a_bayesian_batchnorm_samples_its_affine_part_and_normalises_as_batchnorm():
+    torch.manual_seed(0)
+    norm = nn.BatchNorm2d(3)
+    norm.running_mean.uniform_(-1, 1), norm.running_var.uniform_(0.5, 2)
+    x = torch.randn(5, 3, 4, 4)
+    layer = Bayesian(norm, 1e-8).eval()
+    assert torch.allclose(layer(x), norm.eval()(x), atol=1e-6)   # eval: the running statistics
+    wide = Bayesian(nn.BatchNorm2d(3), 0.5).train()
+    with sampling(wide, torch.Generator().manual_seed(0)):
+        first, second = wide(x), wide(x)
+    assert not torch.allclose(first, second)  # a new affine draw per pass
+    assert not torch.equal(wide.layer.running_mean, torch.zeros(3))  # training updates the running statistics
+    model = bayesian(nn.Sequential(nn.Conv2d(3, 3, 3), nn.BatchNorm2d(3), nn.BatchNorm2d(3, affine=False)), 0.1)
+    assert [type(m).__name__ for m in model] == ["Bayesian", "Bayesian", "BatchNorm2d"]

@@ -14,7 +14,7 @@ TINY_LINF_TRAIN = {"epochs": 2, "batch_size": 128, "lr": 0.001, "momentum": 0.0,
                    "optimizer": "adam", "lr_step_epochs": 10, "lr_gamma": 0.5, "warmup_epochs": 0, "rampup_epochs": 1}
 COMPUTE_RULES = ("train", "certify_smoothing", "train_linf", "verify_linf", "analyse_tightness", "analyse_outer_bound",
                  "analyse_rotation", "analyse_pairwise_lipschitz", "analyse_radii", "analyse_mode_connectivity",
-                 "analyse_surface", "attack_eot")
+                 "analyse_surface", "attack_eot", "analyse_gradient_samples", "analyse_transfer")
 TINY = {"scales": {"smoke": {
     "resources": {rule: {"threads": 1} for rule in COMPUTE_RULES},  # tiny jobs: two at a time beat two threads
     "train": {"digits_as_cifar10": {"epochs": 2, "batch_size": 64, "lr": 0.05, "momentum": 0.9,
@@ -314,7 +314,23 @@ def test_eot_tables_train_each_network_once_and_attack_it_once_per_printed_attac
     output = snakemake(workdir, "-n", "-F", "tables/graddiv_table2_1.md", "tables/graddiv_tableA5_rse.md")
     # attacks: standard and pgd fgsm_n1 + pgd_n1; rse fgsm_n20 + pgd n1 (Table A.5), 5, 10, 20; adv_bnn and its
     # GradDiv fgsm_n20 + pgd n5, 10, 20; rse_graddiv as rse
-    assert scheduled_jobs(output) == {"train_linf": 6, "attack_eot": 2 + 2 + 5 + 4 + 4 + 5, "table_eot": 2}
+    assert scheduled_jobs(output) == {"train_linf": 4, "train_linf_concentration": 2,   # Adv-BNN's log fig. 2.3's
+                                      "attack_eot": 2 + 2 + 5 + 4 + 4 + 5, "table_eot": 2}
     run = "results/eot/smoke/digits_rgb8/small/{}/eps8_255/graddiv_cifar10/seed0/{}.tsv"
     assert run.format("standard", "fgsm_n1") in output and run.format("standard", "fgsm_n20") not in output
     assert run.format("adv_bnn_graddiv", "pgd_n20") in output and run.format("rse", "pgd_n1") in output
+
+
+def test_graddiv_figures_read_the_tables_runs_and_attack_files_and_the_regularisers_runs(workdir):
+    """Figs. 2.3 and 2.7 (+ A.1-A.5): Adv-BNN's runs log their concentration; a figure's curve reads the attack
+    file its table's cell reads (a deterministic network's at n = 1), fig. A.5 one file per n."""
+    output = snakemake(workdir, "-n", "-F", "figures/graddiv_fig2_3_concentration.png",
+                       "figures/graddiv_fig2_7_eot_accuracy.png")
+    jobs = scheduled_jobs(output)
+    # MNIST: standard, pgd, rse + Adv-BNN and five regularisers; CIFAR10: Adv-BNN and three; STL10: 3 + 4
+    assert (jobs["train_linf"], jobs["train_linf_concentration"]) == (6, 6 + 4 + 4)
+    run = "results/eot/smoke/digits/small/{}/eps0.3/graddiv_mnist/seed0/{}.tsv"
+    assert all(run.format(m, "pgd_n1") in output for m in ("standard", "pgd"))
+    assert all(run.format(m, f"pgd_n{n}") in output for m in ("adv_bnn", "adv_bnn_graddiv") for n in (1, 5, 40))
+    assert run.format("adv_bnn_graddiv_max", "pgd_n20") in output and run.format("rse", "pgd_n40") not in output
+    assert "digits_rgb8/small/adv_bnn_graddiv_kappa/eps8_255/graddiv_cifar10/seed0/concentration.csv" in output

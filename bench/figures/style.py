@@ -24,6 +24,11 @@ COLORS = {"ours": _PALETTE[3], "crown_ibp": _PALETTE[0], "crown_ibp_1to0": _PALE
           "cap_ibp": _PALETTE[2], "ibp": _PALETTE[4], "random_ibp": _PALETTE[7], "zero_ibp": _PALETTE[8],
           "improved_ibp": _PALETTE[5], "cohen": _PALETTE[1], "lmt": _PALETTE[1], "bcp": (0.1, 0.1, 0.1),
           "standard": _PALETTE[7], "duet": _PALETTE[3], "crm": _PALETTE[3], "gloro": _PALETTE[0]}
+# thesis ch. 2: Adv-BNN black and Adv-BNN + GradDiv red (figs. 2.4, 2.8, 2.9); with several regularisers, one
+# colour per regulariser, read from the label ("Adv-BNN + GradDiv-DPP"), whichever run name trained it
+COLORS |= {"pgd": _PALETTE[4], "rse": _PALETTE[2], "adv_bnn": (0.1, 0.1, 0.1)}
+REGULARIZER_COLORS = {"κ": _PALETTE[3], "mean": _PALETTE[0], "max": _PALETTE[9], "smoothmax": _PALETTE[8],
+                      "DPP": _PALETTE[1]}
 # the (p, q) variants from sparse to dense lower slopes, in one sequential palette
 COLORS |= {"crown_ibp_rs_0.01": _PALETTE[9], "crown_ibp_rs_10": _PALETTE[7]}
 COLORS |= dict(zip((f"crown_ibp_pq_{pq}" for pq in PQ_VARIANTS), sns.color_palette("flare", len(PQ_VARIANTS))))
@@ -42,6 +47,30 @@ def apply() -> None:
 
 def label(name: str) -> str:
     return LABELS.get(name, name)
+
+
+def graddiv_color(method: str, label: str) -> tuple:
+    """A network's colour in the GradDiv figures: its regulariser's, else its method's."""
+    if "GradDiv" in label:
+        return REGULARIZER_COLORS.get(label.rpartition("GradDiv-")[2], _PALETTE[3])
+    return COLORS.get(method, _PALETTE[6])
+
+
+def matrix_panels(frame, rows: str, columns: str, values: str, title, axis: str, colorbar: str, limits):
+    """One grey-scale matrix per (method, label) of ``frame`` side by side (darker is lower), titled by
+    ``title(label, rows of that network)``, with one colour bar: thesis figs. 2.8, 2.9."""
+    groups = list(frame.groupby(["method", "label"], sort=False))
+    figure, axes = plt.subplots(1, len(groups), figsize=(FULL_WIDTH, FULL_WIDTH / len(groups) - 0.2), squeeze=False,
+                                constrained_layout=True)
+    for ax, ((_, label), group) in zip(axes[0], groups):
+        image = ax.imshow(group.pivot(index=rows, columns=columns, values=values).to_numpy(), cmap="gray",
+                          vmin=limits[0], vmax=limits[1])
+        ax.set_title(title(label, group), fontsize="x-small")
+        ax.set_xlabel(axis.replace("source", "target"))
+        ax.grid(False)
+    axes[0, 0].set_ylabel(axis)
+    figure.colorbar(image, ax=axes[0].tolist(), label=colorbar, shrink=0.8)
+    return figure
 
 
 def palette(names) -> dict[str, tuple]:

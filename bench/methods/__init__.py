@@ -27,7 +27,7 @@ from bench.methods.crm import CRM
 from bench.methods.crown_ibp import CrownIBP
 from bench.methods.duet import Duet
 from bench.methods.gloro import GloRo
-from bench.methods.graddiv import AdvBNNGradDiv, RSEGradDiv
+from bench.methods.graddiv import REGULARIZERS, AdvBNNGradDiv, RSEGradDiv
 from bench.methods.ibp import IBP
 from bench.methods.improved_ibp import ImprovedIBP
 from bench.methods.lmt import LMT
@@ -101,6 +101,8 @@ METHODS: dict[str, Method] = {
     "adv_bnn": AdvBNN(),  # Bayesian layers, PGD examples, the ELBO (Liu et al. 2019)
     "adv_bnn_graddiv": AdvBNNGradDiv(),  # + lambda R_GradDiv (thesis eq. 2.2.20); the regulariser is an option
     "rse_graddiv": RSEGradDiv(),
+    # one per regulariser (thesis figs. 2.3, 2.6, A.1, A.2 compare them on one dataset); its name fixes it
+    **{f"adv_bnn_graddiv_{name}": AdvBNNGradDiv(regularizer=name) for name in REGULARIZERS},
 }
 
 

@@ -1,5 +1,5 @@
 """Adv-BNN (Liu et al. 2019, "Adv-BNN: improved adversarial defense through robust Bayesian neural network"):
-Bayesian convolutions and linear layers (``bench.models.randomized.bayesian``) trained on PGD examples with the
+Bayesian convolutions, linear layers and BatchNorms (``bench.models.randomized.bayesian``) trained on PGD examples with the
 ELBO, CE(f(X_adv), Y) + (alpha_KL / N) KL(q || N(0, sigma_0^2)), N the training-set size (their code's beta).
 
 Thesis sec. 2.2.4: PGD at eps_train with step eps_train / 4 and m = 10 iterations, alpha_KL = 0.02, sigma_0 0.05 /

@@ -83,6 +83,11 @@ def r_dpp(grads):
 REGULARIZERS = {"kappa": r_kappa, "mean": r_mean, "max": r_max, "smoothmax": r_smoothmax, "dpp": r_dpp}
 
 
+def concentration(grads: torch.Tensor) -> dict[str, float]:
+    """Every regulariser's batch mean on ``grads`` (batch, n, p): the measures of thesis figs. 2.3, A.1, A.3, A.4."""
+    return {name: float(measure(grads).mean()) for name, measure in REGULARIZERS.items()}
+
+
 @dataclass(frozen=True)
 class GradDivTerm:
     """The regulariser's settings and eq. 2.2.20's sum; mixed into the randomized methods below."""

@@ -4,8 +4,9 @@
   input of every convolution, sigma_init on the first and sigma_inner on the others (0.2 / 0.1, thesis sec. 2.2.4),
   at training and at test time.
 - Adv-BNN (Liu et al. 2019, "Adv-BNN: improved adversarial defense through robust Bayesian neural network"): every
-  convolution and linear layer holds a Gaussian posterior N(mu, sigma^2) per weight and bias, sigma = exp(s), and
-  draws its weights at each pass; ``kl_divergence`` is the KL of those posteriors to the prior N(0, sigma_0^2).
+  convolution, linear layer and affine BatchNorm (their VGG's RandBatchNorm2d) holds a Gaussian posterior
+  N(mu, sigma^2) per weight and bias, sigma = exp(s), and draws its weights at each pass; ``kl_divergence`` is the
+  KL of those posteriors to the prior N(0, sigma_0^2).
 
 Noise is drawn from the generator that ``sampling(model, generator)`` sets, else from torch's global generator
 (which the training engine seeds and checkpoints): the same seed gives the same sample models. Bound propagation
@@ -44,14 +45,18 @@ class GaussianNoise(Stochastic):
         return f"sigma={self.sigma}"
 
 
-class Bayesian(Stochastic):
-    """A convolution or linear layer with a factorised Gaussian posterior over its weight and bias (Adv-BNN):
-    each forward pass draws w = mu + exp(s) * e, e ~ N(0, I), and applies ``layer``'s operation with it."""
+BAYESIAN_LAYERS = (nn.Conv2d, nn.Linear, nn.BatchNorm2d)
 
-    def __init__(self, layer: nn.Conv2d | nn.Linear, init_sigma: float):
+
+class Bayesian(Stochastic):
+    """A convolution, linear layer or affine BatchNorm with a factorised Gaussian posterior over its weight and bias
+    (Adv-BNN): each forward pass draws w = mu + exp(s) * e, e ~ N(0, I), and applies ``layer``'s operation with it."""
+
+    def __init__(self, layer: nn.Conv2d | nn.Linear | nn.BatchNorm2d, init_sigma: float):
         super().__init__()
-        if not isinstance(layer, (nn.Conv2d, nn.Linear)):
-            raise TypeError(f"Adv-BNN makes convolutions and linear layers Bayesian, not {type(layer).__name__}")
+        if not isinstance(layer, BAYESIAN_LAYERS) or getattr(layer, "weight", None) is None:
+            raise TypeError(f"Adv-BNN makes convolutions, linear layers and affine BatchNorms Bayesian, not "
+                            f"{type(layer).__name__}")
         self.layer = layer  # keeps its hyper-parameters; its weight and bias serve as the posterior means
         self.log_sigma_weight = nn.Parameter(torch.full_like(layer.weight, math.log(init_sigma)))
         self.log_sigma_bias = (nn.Parameter(torch.full_like(layer.bias, math.log(init_sigma)))
@@ -63,6 +68,10 @@ class Bayesian(Stochastic):
                 if self.layer.bias is not None else None)
         if isinstance(self.layer, nn.Linear):
             return F.linear(x, weight, bias)
+        if isinstance(self.layer, nn.BatchNorm2d):  # Liu et al.'s RandBatchNorm2d: the affine part is Bayesian
+            norm = self.layer
+            return F.batch_norm(x, norm.running_mean, norm.running_var, weight, bias,
+                                norm.training or norm.running_mean is None, norm.momentum or 0.0, norm.eps)
         return self.layer._conv_forward(x, weight, bias)
 
     def kl(self, prior_sigma: float) -> torch.Tensor:
@@ -103,10 +112,11 @@ def with_rse_noise(model: nn.Module, init_sigma: float = 0.2, inner_sigma: float
 
 
 def bayesian(model: nn.Module, init_sigma: float) -> nn.Module:
-    """``model`` with each convolution and linear layer Bayesian, its initial weights as the posterior means and
-    exp(s) = ``init_sigma`` (Adv-BNN's code sets s = log(init_s))."""
+    """``model`` with each convolution, linear layer and affine BatchNorm Bayesian (Liu et al.'s VGG uses their
+    RandBatchNorm2d too), its initial weights as the posterior means and exp(s) = ``init_sigma`` (Adv-BNN's code
+    sets s = log(init_s))."""
     return _replace(model, lambda child: Bayesian(child, init_sigma)
-                    if isinstance(child, (nn.Conv2d, nn.Linear)) else None)
+                    if isinstance(child, BAYESIAN_LAYERS) and getattr(child, "weight", None) is not None else None)
 
 
 def kl_divergence(model: nn.Module, prior_sigma: float) -> torch.Tensor:

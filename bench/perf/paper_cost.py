@@ -7,7 +7,10 @@ cost is its count of units times the seconds of one unit measured on this machin
   target eps / sigma, on the protocol's model and batch (random pixels; one warm-up step, then the median of two);
 - randomized-smoothing certification: test points x (n0 + n) / batch forward passes of the base classifier;
 - l_inf / l2 verification: test points x the seconds per point of PGD and every certifier of the run, measured
-  on a batch of 4 points.
+  on a batch of 4 points;
+- EOT attacks (thesis ch. 2): test points x radii x the seconds per point of the attack and the 20-member
+  prediction; gradient samples: test points x the seconds of 100 gradients; the transfer matrix: test points x the
+  seconds per point of 50 PGD attacks and 50 x 50 predictions (each on a batch of 4 points).
 
 Measured seconds are kept in a JSON file (``--timings``, default ``benchmarks/paper_cost.json``): measure once on
 the GPU you will use, then plan any target from the file; ``--no-measure`` only reads it. A unit that could not be
@@ -30,11 +33,12 @@ import yaml
 from bench.io import parse_eps
 from bench.perf import median_seconds
 from bench.protocols import protocol_norm, resolve_protocol
+from bench.reference import table_parts
 
 # Images in the training and test split of each paper dataset (the standard splits the loaders read).
 SPLIT_SIZES = {"mnist": (60_000, 10_000), "cifar10": (50_000, 10_000), "svhn": (73_257, 26_032),
-               "imagenet": (1_281_167, 50_000), "tinyimagenet": (100_000, 10_000)}
-TRAIN_RULES = ("train", "train_linf", "train_linf_traced", "train_linf_lipschitz")
+               "imagenet": (1_281_167, 50_000), "tinyimagenet": (100_000, 10_000), "stl10": (5_000, 8_000)}
+TRAIN_RULES = ("train", "train_linf", "train_linf_traced", "train_linf_lipschitz", "train_linf_concentration")
 VERIFY_POINTS = 4
 
 
@@ -63,8 +67,26 @@ def _points(settings: dict, test_size: int) -> int:
     return min(points, settings["max_points"]) if settings.get("max_points") else points
 
 
-def job_units(rule: str, w: dict, scale: dict) -> list[tuple[str, dict, float]]:
+def eot_radii(tables: dict, dataset: str) -> int:
+    """How many radii the eot tables attack ``dataset`` at (``bench.eot``: one attack file covers them all)."""
+    return len({eps for spec in tables.values() if spec.get("family") == "eot"
+                for part in table_parts(**spec["reference"])
+                if any(block["dataset"] == dataset for block in part["blocks"]) for eps in part["eval_eps"]})
+
+
+def job_units(rule: str, w: dict, scale: dict, tables: dict | None = None) -> list[tuple[str, dict, float]]:
     """(kind, what to measure, how many times) of one job; empty for jobs that cost no device time."""
+    network = {"dataset": w.get("dataset"), "model": w.get("model"), "method": w.get("method")}
+    if rule == "attack_eot":
+        settings = scale["attack_eot"][w["dataset"]]
+        unit = {**network, "attack": w["attack"], "steps": settings["steps"], "members": settings["members"]}
+        points = _points(settings, SPLIT_SIZES[w["dataset"]][1])
+        return [("eot_point", unit, points * eot_radii(tables or {}, w["dataset"]))]
+    if rule in ("analyse_gradient_samples", "analyse_transfer"):
+        settings = scale["analysis"]["gradient_samples" if rule == "analyse_gradient_samples" else "transfer"]
+        unit = {**network, **{key: settings[key] for key in ("samples", "members", "steps") if key in settings}}
+        kind = "gradient_point" if rule == "analyse_gradient_samples" else "transfer_point"
+        return [(kind, unit, _points(settings, SPLIT_SIZES[w["dataset"]][1]))]
     if rule == "train":
         settings = resolve_protocol(scale["train"][w["dataset"]], w["method"], float(w["sigma"]))
         unit = {"method": w["method"], "sigma": float(w["sigma"]), "eps": None, "norm": "linf"}
@@ -98,7 +120,11 @@ def measure(kind: str, unit: dict, device: str) -> float:
 
     spec = dataset_spec(unit["dataset"])
     torch.manual_seed(0)
-    model = build_model(unit["model"], spec, unit.get("normalize", True)).to(device)
+    model = build_model(unit["model"], spec, unit.get("normalize", True))
+    method = get_method(unit["method"], unit.get("options")) if unit.get("method") else None
+    if hasattr(method, "transform_model"):  # a randomized network's layers
+        model = method.transform_model(model)
+    model = model.to(device)
     batch = unit.get("batch", VERIFY_POINTS)
     x = torch.rand(batch, *spec.shape, device=device)
     y = torch.randint(0, spec.num_classes, (batch,), device=device)
@@ -106,13 +132,14 @@ def measure(kind: str, unit: dict, device: str) -> float:
         model.eval()
         with torch.no_grad():
             return median_seconds(lambda: model(x), 0.0, 2)
+    if kind in ("eot_point", "gradient_point", "transfer_point"):
+        return _measure_randomized(kind, unit, model.eval(), x, y, device) / batch
     if kind == "train_step":
-        method = get_method(unit["method"], unit["options"])
         if hasattr(method, "initialize"):
             method.initialize(model)
         optimizer = torch.optim.SGD(model.parameters(), 1e-6)
         ctx = TrainContext(0, 1, torch.Generator(device).manual_seed(0), sigma=unit["sigma"], eps=unit["eps"],
-                           norm=unit["norm"])
+                           norm=unit["norm"], train_size=SPLIT_SIZES[unit["dataset"]][0])
 
         def step():
             optimizer.zero_grad(set_to_none=True)
@@ -132,6 +159,32 @@ def measure(kind: str, unit: dict, device: str) -> float:
                           0.0, 1) / batch
 
 
+def _measure_randomized(kind: str, unit: dict, model, x, y, device: str) -> float:
+    """Seconds of one batch of an EOT attack with the ensemble's prediction, of the gradient samples, or of the
+    transfer matrix's attacks and predictions (eps 0.03: the cost does not depend on it)."""
+    from bench.analysis.transfer import SampleModel
+    from bench.attacks import ensemble_evaluate, pgd
+    from bench.eot import attack_batch, parse_attack
+    from bench.methods.graddiv import sample_gradients
+
+    generator = torch.Generator(device).manual_seed(0)
+    if kind == "eot_point":
+        attack, samples = parse_attack(unit["attack"])
+        return median_seconds(lambda: ensemble_evaluate(
+            model, attack_batch(model, x, y, 0.03, attack, samples, unit["steps"], generator), y, unit["members"]),
+            0.0, 1)
+    if kind == "gradient_point":
+        return median_seconds(lambda: sample_gradients(model, x, y, unit["samples"]), 0.0, 1)
+    members = [SampleModel(model, k) for k in range(unit["members"])]
+
+    def transfer():
+        for source in members:
+            adv = pgd(source, x, y, 0.03, unit["steps"], 0.03 / 4, "linf", generator)
+            with torch.no_grad():
+                [target(adv) for target in members]
+    return median_seconds(transfer, 0.0, 1)
+
+
 def plan(targets: list[str], timings: dict, device: str, may_measure: bool, config: dict) -> list[dict]:
     """Per target: device hours of training and of certification / verification, and the units not measured."""
     rows = []
@@ -139,7 +192,7 @@ def plan(targets: list[str], timings: dict, device: str, may_measure: bool, conf
         hours = {"train": 0.0, "certify": 0.0}
         missing, trainings = set(), 0
         for rule, wildcards in planned_jobs([target]):
-            for kind, unit, count in job_units(rule, wildcards, config["scales"]["paper"]):
+            for kind, unit, count in job_units(rule, wildcards, config["scales"]["paper"], config["tables"]):
                 key = f"{kind} {json.dumps(unit, sort_keys=True)}"
                 trainings += kind == "train_step"
                 if key not in timings and may_measure:

@@ -205,7 +205,34 @@ use rule train_linf as train_linf_lipschitz with:
         protocol="|".join(LIPSCHITZ_PROTOCOLS) or "^$",
 
 
-ruleorder: train_linf_traced > train_linf_lipschitz > train_linf
+# (protocol, method) pairs with log_concentration write a randomized network's GradDiv measures per epoch
+# (concentration.csv, thesis fig. 2.3). A per-method setting: every method so set must set it in every such protocol.
+CONCENTRATION_RUNS = {(name, method) for scale in config["scales"].values()
+                      for name, protocol in scale.get("train_linf", {}).items()
+                      for method in protocol.get("per_method", {})
+                      if resolve_protocol(protocol, method).get("log_concentration")}
+CONCENTRATION_PROTOCOLS = sorted({name for name, _ in CONCENTRATION_RUNS})
+CONCENTRATION_METHODS = sorted({method for _, method in CONCENTRATION_RUNS})
+if len(CONCENTRATION_RUNS) != len(CONCENTRATION_PROTOCOLS) * len(CONCENTRATION_METHODS):
+    raise WorkflowError(f"config: log_concentration must be set for the same methods in every protocol that sets it "
+                        f"(protocols {CONCENTRATION_PROTOCOLS}, methods {CONCENTRATION_METHODS})")
+if set(CONCENTRATION_PROTOCOLS) & set(TRACED_PROTOCOLS + LIPSCHITZ_PROTOCOLS):
+    raise WorkflowError(f"config: train_linf protocols "
+                        f"{sorted(set(CONCENTRATION_PROTOCOLS) & set(TRACED_PROTOCOLS + LIPSCHITZ_PROTOCOLS))} set "
+                        "log_concentration and trace_every or log_lipschitz; one protocol may set only one of them")
+
+
+use rule train_linf as train_linf_concentration with:
+    output:
+        model="results/ckpt/" + LINF_RUN + "/model.pt",
+        metrics="results/ckpt/" + LINF_RUN + "/metrics.csv",
+        concentration="results/ckpt/" + LINF_RUN + "/concentration.csv",
+    wildcard_constraints:
+        protocol="|".join(CONCENTRATION_PROTOCOLS) or "^$",
+        method="|".join(CONCENTRATION_METHODS) or "^$",
+
+
+ruleorder: train_linf_traced > train_linf_lipschitz > train_linf_concentration > train_linf
 
 
 rule verify_linf:
