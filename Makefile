@@ -27,7 +27,7 @@ mutate:  ## mutation testing (mutmut, [tool.mutmut] in pyproject.toml): prints t
 	$(BIN)/mutmut results
 
 perf:  ## speed ratios: certify vs raw inference; IBP / CROWN-IBP / OURS step vs standard; l2 IBP / LMT / BCP on 4C3F, BCP / LocalBCP on 6C2F; CAP with 50 projections on Medium; LipLT vs naive pairwise bounds on 6C2F; EOT-PGD vs PGD on Adv-BNN; traced vs untraced step; smoothing steps per pass; deterministic vs not
-	$(BIN)/python -m bench.perf.certify_throughput
+	$(BIN)/python -m bench.perf.certify_throughput --batch 400 1000 --batches 4 --fast
 	$(BIN)/python -m bench.perf.train_step
 	$(BIN)/python -m bench.perf.train_step --model 4c3f --norm l2 --eps 0.1412 --batch 50 --methods ibp lmt bcp
 	$(BIN)/python -m bench.perf.train_step --model 6c2f --norm l2 --eps 0.1412 --batch 50 --methods ibp bcp local_bcp

@@ -22,6 +22,7 @@ from bench.data import dataset_spec, load_dataset
 from bench.device import describe_device, explain_nondeterminism, resolve_device
 from bench.io import atomic_write_json, evaluated_indices, file_sha256, training_provenance, write_rows
 from bench.logs import progress as progress_lines
+from bench.models.fast_path import FastBase
 from bench.smoothing import ABSTAIN, Smooth
 from bench.train import load_trained
 
@@ -38,6 +39,7 @@ class SmoothingSettings:
     batch_size: int
     skip: int = 1
     max_points: int | None = None
+    fast_path: bool = False  # bf16 + channels-last base model (bench.models.fast_path); off for paper numbers
 
 
 def _discard_if_stale(partial: Path, identity: dict) -> None:
@@ -71,7 +73,7 @@ def certify_smoothing(model_path: str | Path, sigma: float, settings: SmoothingS
     spec = dataset_spec(run.dataset)
     test_set = load_dataset(run.dataset, "test", data_root, download)
     indices = evaluated_indices(len(test_set), settings.skip, settings.max_points)
-    smoothed = Smooth(model, spec.num_classes, sigma)
+    smoothed = Smooth(FastBase(model) if settings.fast_path else model, spec.num_classes, sigma)
 
     partial = out_tsv.with_name(out_tsv.name + ".partial")
     _discard_if_stale(partial, {"sigma": sigma, "seed": seed, "model_sha256": file_sha256(model_path),

@@ -61,3 +61,25 @@ def test_partial_file_from_other_settings_is_discarded(model_path, tmp_path):
     partial.write_text("\t".join(COLUMNS) + "\n0\t9\t9\t9.0\t1\t0.1\t0.99\n")
     frame = certify_smoothing(model_path, 0.5, SETTINGS, out, progress=False)
     assert len(frame) == 6 and frame.loc[frame["idx"] == 0, "radius"].item() != 9.0
+
+
+def test_the_fast_path_is_opt_in_and_changes_few_predictions(repo):
+    import torch
+    import yaml
+
+    from bench.data import dataset_spec
+    from bench.models import build_model
+    from bench.models.fast_path import FastBase
+
+    assert SmoothingSettings(n0=1, n=1, alpha=0.001, batch_size=1).fast_path is False
+    config = yaml.safe_load((repo / "config/config.yaml").read_text())
+    assert not any(settings.get("fast_path") for scale in config["scales"].values()
+                   for settings in scale["certify"].values())   # never on for the shipped scales
+    torch.manual_seed(0)
+    spec = dataset_spec("digits_as_cifar10")
+    model = build_model("cnn_small", spec).eval()
+    x = torch.rand(256, *spec.shape)
+    with torch.no_grad():
+        exact, fast = model(x), FastBase(model)(x)
+    assert fast.dtype == torch.float32 and fast.shape == exact.shape
+    assert (fast.argmax(1) == exact.argmax(1)).float().mean() >= 0.95 and torch.allclose(fast, exact, atol=0.1)

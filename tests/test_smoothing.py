@@ -16,15 +16,15 @@ def one_hot(labels: torch.Tensor, num_classes: int) -> torch.Tensor:
 
 
 class SplitBatch(nn.Module):
-    """Class 0 for the first ``fraction`` of every batch, class 1 for the rest: counts are exact."""
+    """Class 0 for the first ``fraction`` of every 100 draws of a batch, class 1 for the rest: counts of any
+    multiple of 100 draws are exact, however CERTIFY batches them (its n0 = 100 selection draws lead the first)."""
 
     def __init__(self, fraction: float):
         super().__init__()
         self.fraction = fraction
 
     def forward(self, x):
-        first = round(self.fraction * len(x))
-        return one_hot((torch.arange(len(x)) >= first).long(), 3)
+        return one_hot((torch.arange(len(x)) % 100 >= round(self.fraction * 100)).long(), 3)
 
 
 class Threshold(nn.Module):
@@ -172,3 +172,16 @@ def test_certify_and_predict_run_the_base_classifier_in_eval_mode():
     base.train()
     smooth.predict(x, 50, 0.001, 25, torch.Generator().manual_seed(0))
     assert not base.training and torch.equal(base[2].running_mean, stats)
+
+
+def test_the_selection_draws_ride_in_the_first_batch_and_are_counted_apart():
+    class Recording(SplitBatch):
+        def forward(self, x):
+            sizes.append(len(x))
+            return super().forward(x)
+
+    sizes = []
+    selection, estimation = Smooth(Recording(0.7), 3, 0.5).selection_and_estimation_counts(
+        torch.zeros(2), 100, 1000, 400, generator())
+    assert sizes == [500, 400, 200]  # n0 + one batch, then batches of 400: no launch for the 100 selection draws
+    assert selection.tolist() == [70, 30, 0] and estimation.tolist() == [700, 300, 0]

@@ -95,6 +95,8 @@ def _describe_runs(runs: list[MeasuredRun], scale: str, scale_note: str) -> list
         f"- Certified test points per model: {', '.join(map(str, points))} ({subset}).",
         "- CERTIFY (Cohen et al.): " + "; ".join(f"n0={a}, n={b}, alpha={c}" for a, b, c in protocols)
         + "; each model certified with its training sigma.",
+        *(["- **Fast path**: some models were certified with the bf16 / channels-last base model "
+            "(`fast_path: true`), not the fp32 one."] if any(r.provenance.get("fast_path") for r in runs) else []),
         "- Largest radius these n can certify (all n draws agree): "
         + "; ".join(f"{max_radius_factor(n, alpha):.2f} x sigma at n={n}" for _, n, alpha in protocols) + ".",
     ]
