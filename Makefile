@@ -26,7 +26,7 @@ mutate:  ## mutation testing (mutmut, [tool.mutmut] in pyproject.toml): prints t
 	{s['timeout']} timed out, {s['survived']} survived, {s['no_tests']} without tests, of {s['total']})\")"
 	$(BIN)/mutmut results
 
-perf:  ## speed ratios: certify vs raw inference; IBP / CROWN-IBP / OURS step vs standard; l2 IBP / LMT / BCP on 4C3F, BCP / LocalBCP on 6C2F; CAP with 50 projections on Medium; LipLT vs naive pairwise bounds on 6C2F; EOT-PGD vs PGD on Adv-BNN; traced vs untraced step; smoothing steps per pass; deterministic vs not
+perf:  ## speed ratios: certify vs raw inference (fp32, fast path); data held on the device vs a DataLoader; IBP / CROWN-IBP / OURS step vs standard; l2 IBP / LMT / BCP on 4C3F, BCP / LocalBCP on 6C2F; CAP with 50 projections on Medium; LipLT vs naive pairwise bounds on 6C2F; EOT-PGD vs PGD on Adv-BNN; traced vs untraced step; smoothing steps per pass; deterministic vs not
 	$(BIN)/python -m bench.perf.certify_throughput --batch 400 1000 --batches 4 --fast
 	$(BIN)/python -m bench.perf.train_step
 	$(BIN)/python -m bench.perf.train_step --model 4c3f --norm l2 --eps 0.1412 --batch 50 --methods ibp lmt bcp
@@ -37,6 +37,7 @@ perf:  ## speed ratios: certify vs raw inference; IBP / CROWN-IBP / OURS step vs
 	$(BIN)/python -m bench.perf.trace_overhead
 	$(BIN)/python -m bench.perf.smoothing_step --sigma 0.25
 	$(BIN)/python -m bench.perf.determinism_cost
+	$(BIN)/python -m bench.perf.data_on_device
 
 clean-results:  ## delete every checkpoint, certificate, log, job timing and generated table or figure
 	rm -rf results logs benchmarks .snakemake report.html

@@ -26,6 +26,7 @@ from bench.bounds.lipschitz import layer_norms
 from bench.concentration import CONCENTRATION, ConcentrationLog
 from bench.data import dataset_spec, load_dataset
 from bench.data.augment import AUGMENTATIONS
+from bench.data.on_device import DeviceBatches, epoch_batches
 from bench.device import (describe_device, explain_nondeterminism, peak_memory_mb, reset_peak_memory,
                           resolve_device)
 from bench.io import CheckpointError, atomic_torch_save, atomic_write_text, load_checkpoint
@@ -86,6 +87,7 @@ class TrainSettings:
     trace_every: int = 0
     log_lipschitz: bool = False
     log_concentration: bool = False
+    data_on_device: bool = False
     norm: str = "linf"
     options: dict = field(default_factory=dict)
 
@@ -138,6 +140,8 @@ def _train(run: RunSpec, settings: TrainSettings, out_dir: Path, data_root, down
         raise ValueError("select_best and log_test_metrics verify at the run's training radius, but this run has "
                          "no eps")
     train_set = load_dataset(run.dataset, "train", data_root, download, settings.augment)
+    on_device = (DeviceBatches(load_dataset(run.dataset, "train", data_root, download), dev, settings.augment)
+                 if settings.data_on_device else None)
 
     torch.manual_seed(run.seed)
     model = build_model(run.model, spec, settings.normalize).to(dev)
@@ -171,9 +175,9 @@ def _train(run: RunSpec, settings: TrainSettings, out_dir: Path, data_root, down
 
     for epoch in range(start, settings.epochs):
         began = time.perf_counter()
-        loader = DataLoader(train_set, settings.batch_size, shuffle=True, drop_last=False,
-                            num_workers=settings.num_workers,
-                            generator=torch.Generator().manual_seed(epoch_seed(run.seed, epoch)))
+        loader = epoch_batches(train_set, on_device, settings.batch_size, settings.num_workers,
+                               torch.Generator().manual_seed(epoch_seed(run.seed, epoch)),
+                               torch.Generator(dev).manual_seed(epoch_seed(run.seed, epoch, stream=6)))
         noise = torch.Generator(dev).manual_seed(epoch_seed(run.seed, epoch, stream=1))
         upper_batches = iter(DataLoader(train_set, settings.batch_size, shuffle=True, num_workers=settings.num_workers,
                                         generator=torch.Generator().manual_seed(epoch_seed(run.seed, epoch, stream=4)))

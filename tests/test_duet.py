@@ -3,7 +3,6 @@ the loss of eq. 11 on tiny models, and a clear error when the guide is missing o
 import pandas as pd
 import pytest
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from bench.bounds.rotation import (guide_layers, rank_rotation, recording_inputs, rotation_loss,
@@ -135,7 +134,7 @@ def test_table1_rows_give_each_layers_similarity_and_lipschitz_bound_and_the_tab
     markdown = build_rotation_table(reference_table("duet", "table1"), frame, {"guide": "g.pt", "rank": 3}, "smoke",
                                     "note", "abc", "duet")
     duet = next(line for line in markdown.splitlines() if "Duet (ours)" in line)
-    assert f"95.60 / 100.00 " in duet and f"7.80 / {rows['lipschitz'].prod():.2f} " in duet and "(+" not in duet
+    assert "95.60 / 100.00 " in duet and f"7.80 / {rows['lipschitz'].prod():.2f} " in duet and "(+" not in duet
     assert "70.30 / 50.00" in next(line for line in markdown.splitlines() if "BCP (Lee" in line)
     assert "77.80 / not run yet" in next(line for line in markdown.splitlines() if "LocalBCP" in line)
 
