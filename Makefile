@@ -2,6 +2,8 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# evaluated on use only (make perf): 1 when torch sees a GPU
+CUDA = $(shell $(BIN)/python -c "import torch; print(1 if torch.cuda.is_available() else '')")
 
 .PHONY: setup test test-slow mutate perf clean-results
 
@@ -38,6 +40,7 @@ perf:  ## speed ratios: certify vs raw inference (fp32, fast path); data held on
 	$(BIN)/python -m bench.perf.smoothing_step --sigma 0.25
 	$(BIN)/python -m bench.perf.determinism_cost
 	$(BIN)/python -m bench.perf.data_on_device
+	$(BIN)/python -m bench.perf.bound_memory --batch 50 $(if $(CUDA),--device cuda,--measure-batch 2)
 
 clean-results:  ## delete every checkpoint, certificate, log, job timing and generated table or figure
 	rm -rf results logs benchmarks .snakemake report.html
