@@ -29,7 +29,7 @@ def test_each_test_point_gets_its_concentration_and_the_first_keeps_its_gradient
     frame = analyse_gradient_samples(adv_bnn, settings, tmp_path / "s.tsv", tmp_path / "first.pt", progress=False)
     assert list(frame["idx"]) == list(range(0, 60, 3)) and read_rows(tmp_path / "s.tsv")[0].equals(frame)
     assert frame["rho"].between(0, 1).all() and (frame["kappa"] > 0).all()
-    assert frame["mean_cosine"].between(-1, 1).all()
+    assert frame["mean_cosine"].between(-1, 1).all() and frame["correct"].dtype == bool
     first = torch.load(tmp_path / "first.pt", weights_only=True)
     assert first["idx"] == 0 and first["gradients"].shape == (12, 64)
     assert math.isclose(float(kappa_hat(first["gradients"].unsqueeze(0))), frame["kappa"][0], rel_tol=1e-5)
@@ -72,6 +72,7 @@ def test_a_sample_model_is_one_fixed_network_and_unattacked_images_give_each_tar
     clean = [float((SampleModel(network, 1_000 + t)(x).argmax(1) == y).float().mean()) for t in range(3)]
     for t in range(3):
         assert matrix[matrix["target"] == t]["accuracy"].to_numpy() == pytest.approx([clean[t]] * 3)
+        assert matrix[matrix["target"] == t]["target_clean"].to_numpy() == pytest.approx([clean[t]] * 3)
 
 
 def _attack_file(path, eps_values, robust, loss):
@@ -85,6 +86,7 @@ def test_the_loss_increase_is_per_point_and_accuracy_curves_read_eps_or_samples(
     path = _attack_file(tmp_path / "a.tsv", [0.0, 0.4], [[True, True], [True, False]], [[0.1, 0.2], [0.3, 1.2]])
     increase = loss_increase([["", "adv_bnn", "Adv-BNN", path]], {"eval_eps": ["0.4"]}, {}, {})
     assert increase["loss_increase"].to_numpy() == pytest.approx([0.2, 1.0])
+    assert (increase["clean_accuracy"] == 100).all()
     n5 = _attack_file(tmp_path / "n5.tsv", [0.0, 0.38], [[True, True], [False, True]], [[0, 0], [0, 0]])
     spec = {"panels": [{"title": "eps", "attack": "pgd_n5"}, {"title": "n", "samples": [5], "eval_eps": ["0.38"]}]}
     cells = [["eps", "adv_bnn", "Adv-BNN", n5, "pgd_n5"], ["n", "adv_bnn", "Adv-BNN", n5, "pgd_n5"]]

@@ -5,6 +5,8 @@ the numbers the thesis states for the figure (graddiv.yaml ``figures``), carried
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
 from bench.io import read_rows
@@ -38,7 +40,15 @@ def scatter(cells, spec, marks, paper) -> pd.DataFrame:
     labels = {method: label for _, method, label, _ in cells}
     paper_rho = paper.get("fig2_4", {}).get("rho", {})
     return frame.rename(columns={"model": "method"}).assign(
-        label=lambda f: f["method"].map(labels), paper_rho=lambda f: f["method"].map(paper_rho))
+        label=lambda f: f["method"].map(labels), paper_rho=lambda f: f["method"].map(paper_rho),
+        clean_accuracy=lambda f: f["method"].map(_clean_accuracy(cells)))
+
+
+def _clean_accuracy(cells) -> dict[str, float]:
+    """Each network's ensemble accuracy (%) on the analysed test points, from the gradient samples' rows beside
+    the kept gradients (the same job writes both)."""
+    return {method: 100 * read_rows(Path(path).with_name("samples.tsv"))[0]["correct"].mean()
+            for _, method, _, path in cells}
 
 
 def loss_increase(cells, spec, marks, paper) -> pd.DataFrame:
@@ -50,7 +60,8 @@ def loss_increase(cells, spec, marks, paper) -> pd.DataFrame:
         if clean.empty or attacked.empty:
             raise ValueError(f"{path} holds no rows at eps 0 and {eps}")
         frames.append(pd.DataFrame({"method": method, "label": label, "idx": attacked.index,
-                                    "loss_increase": attacked["loss"] - clean["loss"].reindex(attacked.index)}))
+                                    "loss_increase": attacked["loss"] - clean["loss"].reindex(attacked.index),
+                                    "clean_accuracy": 100 * clean["robust"].mean()}))
     return pd.concat(frames, ignore_index=True)
 
 
@@ -94,8 +105,10 @@ def cosine(cells, spec, marks, paper) -> pd.DataFrame:
 
     from bench.analysis.gradient_samples import cosine_rows
 
-    return pd.concat([cosine_rows(torch.load(path, weights_only=True)["gradients"]).assign(method=method, label=label)
-                      for _, method, label, path in cells], ignore_index=True)
+    accuracy = _clean_accuracy(cells)
+    return pd.concat([cosine_rows(torch.load(path, weights_only=True)["gradients"]).assign(
+        method=method, label=label, clean_accuracy=accuracy[method]) for _, method, label, path in cells],
+        ignore_index=True)
 
 
 TIDY = {"graddiv_fig2_3_concentration": concentration, "graddiv_fig2_4_scatter": scatter,

@@ -2,7 +2,8 @@
 
 Per evaluated test point, ``samples`` (100 in the thesis) gradients grad_x CE(f_i(x), y) of as many sample models
 f_i at the clean image (``bench.methods.graddiv.sample_gradients``, the network in evaluation mode), and their
-sample MRL rho_hat, the concentration estimate kappa_hat (eq. 2.2.10, fig. 2.6) and the mean pairwise cosine. The
+sample MRL rho_hat, the concentration estimate kappa_hat (eq. 2.2.10, fig. 2.6) and the mean pairwise cosine, and
+whether the 20-member ensemble classifies the point (the figures state each network's clean accuracy). The
 first test point's gradients are kept in a tensor file: fig. 2.4 projects them on the plane of two models' mean
 gradients ("we sample 100 gradients at the first test image"), fig. 2.9 draws their cosine matrix.
 """
@@ -15,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+from bench.attacks import ensemble_predict
 from bench.data import load_dataset
 from bench.data.registry import stack
 from bench.device import describe_device, resolve_device
@@ -56,9 +58,11 @@ def analyse_gradient_samples(model_path: str | Path, settings: GradientSampleSet
             x, y = (t.to(dev) for t in stack(test_set, idx))
             grads = sample_gradients(model, x, y, settings.samples).detach()
             first = grads[0].cpu() if first is None else first
-            measures = zip(mean_resultant_length(grads), kappa_hat(grads), r_mean(grads))
+            correct = ensemble_predict(model, x) == y   # a collapsed network shows in every figure it feeds
+            measures = zip(mean_resultant_length(grads), kappa_hat(grads), r_mean(grads), correct)
             rows += [{"idx": i, "label": int(y[k]), "rho": float(rho), "kappa": float(kappa),
-                      "mean_cosine": float(cosine)} for k, (i, (rho, kappa, cosine)) in enumerate(zip(idx, measures))]
+                      "mean_cosine": float(cosine), "correct": bool(right)}
+                     for k, (i, (rho, kappa, cosine, right)) in enumerate(zip(idx, measures))]
     frame = pd.DataFrame(rows)
     atomic_torch_save({"idx": indices[0], "gradients": first}, out_first)
     write_rows(frame, out_tsv, {"run": asdict(run), "settings": asdict(settings), "seed": seed,

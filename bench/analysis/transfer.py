@@ -3,7 +3,8 @@
 ``members`` sample models (50 in the thesis) are fixed, each by a seed its noise is redrawn from at every pass:
 a deterministic network, so "we do not have to use the EOT attack". PGD (``steps`` steps of eps / 4 from a random
 start; the thesis: eps 0.4, m = 20 on MNIST) on each source model, then every target model's accuracy on those
-images: a members x members matrix, rows the sources, columns the targets; its diagonal is white-box PGD.
+images: a members x members matrix, rows the sources, columns the targets; its diagonal is white-box PGD. Each row also
+holds the target's clean accuracy.
 """
 from __future__ import annotations
 
@@ -65,16 +66,20 @@ def transfer_matrix(model_path: str | Path, settings: TransferSettings, out_tsv:
     test_set = load_dataset(run.dataset, "test", data_root, download)
     indices = evaluated_indices(len(test_set), settings.skip, settings.max_points)
     correct = torch.zeros(settings.members, settings.members, dtype=torch.long)
+    clean = torch.zeros(settings.members, dtype=torch.long)
     generator = torch.Generator(dev).manual_seed(seed)
     for start in progress_lines(range(0, len(indices), settings.batch_size), "transfer", unit="batches",
                                 enabled=progress):
         x, y = (t.to(dev) for t in stack(test_set, indices[start:start + settings.batch_size]))
+        with torch.no_grad():
+            clean += torch.stack([(member(x).argmax(1) == y).sum() for member in members]).cpu()
         for s, source in enumerate(members):
             adv = pgd(source, x, y, settings.eps, settings.steps, settings.eps / 4, "linf", generator)
             with torch.no_grad():
                 correct[s] += torch.stack([(target(adv).argmax(1) == y).sum() for target in members]).cpu()
     frame = pd.DataFrame([{"source": s, "target": t, "correct": int(correct[s, t]), "points": len(indices),
-                           "accuracy": float(correct[s, t]) / len(indices)}
+                           "accuracy": float(correct[s, t]) / len(indices),
+                           "target_clean": float(clean[t]) / len(indices)}
                           for s in range(settings.members) for t in range(settings.members)])
     write_rows(frame, out_tsv, {"run": asdict(run), "settings": asdict(settings), "seed": seed,
                                 **training_provenance(model_path), "evaluated_on": describe_device(dev)})

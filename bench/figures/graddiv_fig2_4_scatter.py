@@ -24,8 +24,9 @@ def draw(data: str | Path, out_png: str | Path, eps_label: str = "") -> None:
         samples, mean = rows[rows["kind"] == "sample"], rows[rows["kind"] == "mean"].iloc[0]
         ax.scatter(np.cos(samples["angle"]), np.sin(samples["angle"]), s=9, color=color, alpha=0.6)
         paper = f", paper {mean['paper_rho']:.4f}" if pd.notna(mean["paper_rho"]) else ""
+        name = f"{label} (clean {mean['clean_accuracy']:.0f} %)"
         ax.plot([0, mean["x"]], [0, mean["y"]], color=color, linewidth=2,
-                label=f"{label}: $\\hat\\rho$ = {mean['rho']:.4f}{paper}")
+                label=f"{name}: $\\hat\\rho$ = {mean['rho']:.4f}{paper}")
     ax.set_aspect("equal")
     ax.set_xlim(-1.15, 1.15)
     ax.set_ylim(-1.15, 1.15)

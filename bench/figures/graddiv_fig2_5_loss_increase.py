@@ -20,7 +20,8 @@ def draw(data: str | Path, out_png: str | Path, eps_label: str = "") -> None:
     for (method, label), rows in frame.groupby(["method", "label"], sort=False):
         color = style.graddiv_color(method, label)
         sns.kdeplot(rows["loss_increase"], ax=ax, color=color, fill=True, alpha=0.25, warn_singular=False,
-                    label=f"{label} (median {rows['loss_increase'].median():.3g})")
+                    label=f"{label}, clean {rows['clean_accuracy'].iloc[0]:.0f} % "
+                          f"(median {rows['loss_increase'].median():.3g})")
     ax.set_xlabel("loss increase under EOT")
     ax.legend(fontsize="x-small")
     figure.tight_layout()

@@ -21,10 +21,10 @@ def draw(data: str | Path, out_png: str | Path, eps_label: str = "") -> None:
     figure, axes = plt.subplots(len(panels), 1, figsize=(style.COLUMN_WIDTH, 1.9 * len(panels)), squeeze=False)
     for ax, panel in zip(axes[:, 0], panels):
         for (method, label), rows in frame[frame["panel"] == panel].groupby(["method", "label"], sort=False):
-            sns.kdeplot(np.log10(rows["kappa"]), ax=ax, color=style.graddiv_color(method, label), label=label,
-                        warn_singular=False)
+            sns.kdeplot(np.log10(rows["kappa"]), ax=ax, color=style.graddiv_color(method, label),
+                        label=f"{label} (clean {100 * rows['correct'].mean():.0f} %)", warn_singular=False)
         ax.set_title(panel, fontsize="small")
         ax.set_xlabel("$\\log_{10} \\hat\\kappa$")
-    axes[0, 0].legend(fontsize="x-small")
+        ax.legend(fontsize="xx-small")  # each panel's networks, with their clean accuracy
     figure.tight_layout()
     style.save(figure, out_png)

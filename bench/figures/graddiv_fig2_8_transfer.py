@@ -14,7 +14,9 @@ def title(label: str, rows: pd.DataFrame) -> str:
     off = 100 * rows[rows["source"] != rows["target"]]["accuracy"]
     paper = rows["paper_mean"].iloc[0]
     stated = f"; paper {100 * paper:.0f} %" if pd.notna(paper) else ""
-    return f"{label}\noff-diagonal {off.mean():.1f} % (min {off.min():.1f}, max {off.max():.1f}){stated}"
+    clean = 100 * rows.drop_duplicates("target")["target_clean"].mean()
+    return (f"{label}, sample models {clean:.0f} % clean\n"
+            f"off-diagonal {off.mean():.1f} % (min {off.min():.1f}, max {off.max():.1f}){stated}")
 
 
 def draw(data: str | Path, out_png: str | Path, eps_label: str = "") -> None:

@@ -10,7 +10,8 @@ from bench.figures import style
 
 
 def title(label: str, rows: pd.DataFrame) -> str:
-    return f"{label}\nmean off-diagonal cosine {rows[rows['i'] != rows['j']]['cosine'].mean():.3f}"
+    return (f"{label} (clean {rows['clean_accuracy'].iloc[0]:.0f} %)\n"
+            f"mean off-diagonal cosine {rows[rows['i'] != rows['j']]['cosine'].mean():.3f}")
 
 
 def draw(data: str | Path, out_png: str | Path, eps_label: str = "") -> None:
