@@ -78,9 +78,13 @@ def relax_relu(A, lower, upper, lower_slope):
     up_slope, up_bias = upper_relaxation(lower, upper)
     low_slope = torch.where(lower >= 0, torch.ones_like(lower),
                             torch.where(upper <= 0, torch.zeros_like(lower), lower_slope))
-    A_pos, A_neg = A.clamp(min=0), A.clamp(max=0)
-    A_in = A_pos * low_slope.unsqueeze(1) + A_neg * up_slope.unsqueeze(1)
-    return A_in, (A_neg * up_bias.unsqueeze(1)).flatten(2).sum(-1)
+    # A+ l + A- u written as A u + A+ (l - u), A- = A - A+ exactly, and the upper lines' intercepts summed by a
+    # batched product: fewer coefficient-sized passes and temporaries (issue 12: about a third of this step's
+    # time; these element-wise passes dominated CROWN-IBP's CPU profile)
+    A_pos = A.clamp(min=0)
+    A_in = A * up_slope.unsqueeze(1) + A_pos * (low_slope - up_slope).unsqueeze(1)
+    bias = ((A - A_pos).flatten(2) @ up_bias.flatten(1).unsqueeze(-1)).squeeze(-1)
+    return A_in, bias
 
 
 def backward_lower(net: BoundedNet, A: torch.Tensor, end: int, pre: dict, slopes: dict, ball: Ball):
