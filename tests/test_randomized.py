@@ -112,3 +112,16 @@ def test_a_bayesian_batchnorm_samples_its_affine_part_and_normalises_as_batchnor
     assert not torch.equal(wide.layer.running_mean, torch.zeros(3))  # training updates the running statistics
     model = bayesian(nn.Sequential(nn.Conv2d(3, 3, 3), nn.BatchNorm2d(3), nn.BatchNorm2d(3, affine=False)), 0.1)
     assert [type(m).__name__ for m in model] == ["Bayesian", "Bayesian", "BatchNorm2d"]
+
+
+def test_adv_bnn_attacks_at_eps_train_from_the_start_unless_its_eps_ramps():
+    model = get_method("adv_bnn").transform_model(small())
+    x, y = torch.rand(8, 1, 8, 8), torch.arange(8)
+
+    def loss(eps, ramp, **options):
+        ctx = TrainContext(0, 1, torch.Generator().manual_seed(0), eps=eps, ramp=ramp, train_size=1000)
+        return get_method("adv_bnn", options).loss(model, x, y, ctx).item()
+
+    assert loss(0.3, 0.0, ramp_eps=True) == loss(0.0, 1.0)   # warm-up: no attack yet
+    assert loss(0.3, 0.0) != loss(0.0, 1.0)                   # the thesis' schedule: eps_train at once
+    assert loss(0.3, 0.5, ramp_eps=True) == loss(0.15, 1.0)   # halfway: half of eps_train

@@ -6,7 +6,8 @@ Thesis sec. 2.2.4: PGD at eps_train with step eps_train / 4 and m = 10 iteration
 0.1 / 0.15 on MNIST / CIFAR10 / STL10 (a protocol option). The thesis gives no initial posterior std: it starts at
 sigma_0, as Liu et al.'s scripts set it (init_s = sigma_0: 0.1 / 0.1, 0.08 / 0.08). Every PGD step draws a new
 sample model, as their attack runs on the stochastic network. eps_train is used from the first epoch: the
-schedule's ramp drives GradDiv's lambda (``bench.methods.graddiv``), not eps.
+schedule's ramp drives GradDiv's lambda (``bench.methods.graddiv``), not eps, unless ``ramp_eps`` (the smoke
+MNIST stand-in's choice: 8x8 digits attacked at 0.3 from the first epoch do not train).
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 import torch.nn.functional as F
 
 from bench.attacks import pgd
-from bench.methods.schedules import require_eps
+from bench.methods.schedules import require_eps, scheduled_eps
 from bench.models.randomized import bayesian, kl_divergence, sampling
 
 
@@ -25,6 +26,7 @@ class AdvBNN:
     init_sigma: float | None = None  # exp(s) of every weight's posterior at initialisation; None: sigma_0
     kl_weight: float = 0.02   # alpha_KL
     steps: int = 10
+    ramp_eps: bool = False  # eps follows the warm-up / ramp-up schedule (smoke stand-ins; the thesis: from epoch 1)
     family = "eot"
 
     def transform_model(self, model):
@@ -34,7 +36,8 @@ class AdvBNN:
         require_eps("adv_bnn", ctx)
         if not ctx.train_size:
             raise ValueError("Adv-BNN weighs its KL term by 1 / N: the training context must give train_size")
+        eps = scheduled_eps(ctx) if self.ramp_eps else ctx.eps
         with sampling(model, ctx.generator):
-            adv = pgd(model, x, y, ctx.eps, self.steps, ctx.eps / 4, ctx.norm, ctx.generator) if ctx.eps > 0 else x
+            adv = pgd(model, x, y, eps, self.steps, eps / 4, ctx.norm, ctx.generator) if eps > 0 else x
             natural = F.cross_entropy(model(adv), y)
         return natural + self.kl_weight / ctx.train_size * kl_divergence(model, self.prior_sigma)
