@@ -19,10 +19,9 @@ import torch
 
 from bench.attacks import ensemble_evaluate, eot_fgsm, pgd
 from bench.data import load_dataset
-from bench.data.registry import stack
+from bench.data.registry import batches
 from bench.device import describe_device, resolve_device
 from bench.io import evaluated_indices, training_provenance, write_rows
-from bench.logs import progress as progress_lines
 from bench.models.randomized import is_randomized, sampling
 from bench.protocols import randomized_method
 from bench.train import load_trained
@@ -77,10 +76,8 @@ def evaluate_eot(model_path: str | Path, attack: str, eps_values: list[float], s
     rows = []
     with sampling(model, generator):
         for eps in eps_values:
-            for start in progress_lines(range(0, len(indices), settings.batch_size), f"{attack} eps={eps:.4g}",
-                                        unit="batches", enabled=progress):
-                idx = indices[start:start + settings.batch_size]
-                x, y = (t.to(dev) for t in stack(test_set, idx))
+            for idx, x, y in batches(test_set, indices, settings.batch_size, dev, f"{attack} eps={eps:.4g}",
+                                     progress):
                 adv = attack_batch(model, x, y, eps, kind, samples, settings.steps, generator)
                 predict, loss = ensemble_evaluate(model, adv, y, members)
                 rows += [{"idx": i, "eps": eps, "label": int(y[k]), "predict": int(predict[k]),

@@ -21,10 +21,9 @@ import torch
 from bench.attacks import pgd
 from bench.bounds import BoundedNet, applies, margin_bounds, worst_margin
 from bench.data import dataset_spec, load_dataset
-from bench.data.registry import stack
+from bench.data.registry import batches
 from bench.device import describe_device, explain_nondeterminism, refused_as_nondeterministic, resolve_device
 from bench.io import evaluated_indices, training_provenance, write_rows
-from bench.logs import progress as progress_lines
 from bench.methods import get_method
 from bench.train import load_trained
 
@@ -81,11 +80,8 @@ def verify_model(model_path: str | Path, eps: float, settings: VerifySettings, o
     indices = evaluated_indices(len(test_set), settings.skip, settings.max_points)
     generator = torch.Generator(dev).manual_seed(seed)
     rows = []
-    batches = range(0, len(indices), settings.batch_size)
     with explain_nondeterminism(f"verification of {model_path} at eps {eps:.4g}"):
-        for start in progress_lines(batches, f"verify eps={eps:.4g}", unit="batches", enabled=progress):
-            idx = indices[start:start + settings.batch_size]
-            x, y = (t.to(dev) for t in stack(test_set, idx))
+        for idx, x, y in batches(test_set, indices, settings.batch_size, dev, f"verify eps={eps:.4g}", progress):
             began = time.perf_counter()
             with torch.no_grad():
                 predict = model(x).argmax(1)

@@ -76,17 +76,15 @@ def eot_accuracy(cells, spec, marks, paper) -> pd.DataFrame:
     """Figs. 2.7, A.2: accuracy under EOT-PGD against eps; fig. A.5: against the gradient samples n at one eps."""
     panels, rows = _panels(spec), []
     for title, method, label, path, attack in cells:
-        frame, panel = read_rows(path)[0], panels[title]
-        accuracy = frame.groupby("eps")["robust"].agg(["mean", "size"])
-        if "samples" in panel:
+        panel = panels[title]
+        accuracy = read_rows(path)[0].groupby("eps")["robust"].agg(["mean", "size"])
+        if "samples" in panel:   # one point: this attack's n at the panel's radius
             eps = float(panel["eval_eps"][0])
-            rows.append({"x_name": "n", "x": int(attack.rsplit("_n", 1)[1]), "eps": eps,
-                         "accuracy": 100 * accuracy.loc[eps, "mean"], "points": int(accuracy.loc[eps, "size"])})
+            points = [("n", int(attack.rsplit("_n", 1)[1]), eps, *accuracy.loc[eps])]
         else:
-            rows += [{"x_name": "eps", "x": eps, "eps": eps, "accuracy": 100 * value, "points": int(size)}
-                     for eps, (value, size) in accuracy.iterrows()]
-        for row in rows[-(1 if "samples" in panel else len(accuracy)):]:
-            row.update(panel=title, method=method, label=label, attack=attack)
+            points = [("eps", eps, eps, value, size) for eps, (value, size) in accuracy.iterrows()]
+        rows += [{"panel": title, "method": method, "label": label, "attack": attack, "x_name": x_name, "x": x,
+                  "eps": eps, "accuracy": 100 * value, "points": int(size)} for x_name, x, eps, value, size in points]
     return pd.DataFrame(rows)[["panel", "method", "label", "attack", "x_name", "x", "eps", "accuracy", "points"]]
 
 

@@ -18,10 +18,9 @@ import torch
 
 from bench.attacks import ensemble_predict
 from bench.data import load_dataset
-from bench.data.registry import stack
+from bench.data.registry import batches
 from bench.device import describe_device, resolve_device
 from bench.io import atomic_torch_save, evaluated_indices, training_provenance, write_rows
-from bench.logs import progress as progress_lines
 from bench.methods.graddiv import kappa_hat, mean_resultant_length, r_mean, sample_gradients, unit
 from bench.models.randomized import is_randomized, sampling
 from bench.train import load_trained
@@ -52,10 +51,7 @@ def analyse_gradient_samples(model_path: str | Path, settings: GradientSampleSet
     generator = torch.Generator(dev).manual_seed(seed)
     rows, first = [], None
     with sampling(model, generator):
-        for start in progress_lines(range(0, len(indices), settings.batch_size), "gradient samples",
-                                    unit="batches", enabled=progress):
-            idx = indices[start:start + settings.batch_size]
-            x, y = (t.to(dev) for t in stack(test_set, idx))
+        for idx, x, y in batches(test_set, indices, settings.batch_size, dev, "gradient samples", progress):
             grads = sample_gradients(model, x, y, settings.samples).detach()
             first = grads[0].cpu() if first is None else first
             correct = ensemble_predict(model, x) == y   # a collapsed network shows in every figure it feeds

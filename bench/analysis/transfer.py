@@ -18,10 +18,9 @@ from torch import nn
 
 from bench.attacks import pgd
 from bench.data import load_dataset
-from bench.data.registry import stack
+from bench.data.registry import batches
 from bench.device import describe_device, resolve_device
 from bench.io import evaluated_indices, training_provenance, write_rows
-from bench.logs import progress as progress_lines
 from bench.models.randomized import is_randomized, sampling
 from bench.train import load_trained
 
@@ -68,9 +67,7 @@ def transfer_matrix(model_path: str | Path, settings: TransferSettings, out_tsv:
     correct = torch.zeros(settings.members, settings.members, dtype=torch.long)
     clean = torch.zeros(settings.members, dtype=torch.long)
     generator = torch.Generator(dev).manual_seed(seed)
-    for start in progress_lines(range(0, len(indices), settings.batch_size), "transfer", unit="batches",
-                                enabled=progress):
-        x, y = (t.to(dev) for t in stack(test_set, indices[start:start + settings.batch_size]))
+    for _, x, y in batches(test_set, indices, settings.batch_size, dev, "transfer", progress):
         with torch.no_grad():
             clean += torch.stack([(member(x).argmax(1) == y).sum() for member in members]).cpu()
         for s, source in enumerate(members):

@@ -11,6 +11,7 @@ from torch.utils.data import Dataset
 from bench.data import offline, tiny_imagenet
 from bench.data.augment import augmentation
 from bench.data.files import DIGITS, HOW_TO, missing_message
+from bench.logs import progress as progress_lines
 
 
 class DatasetNotFound(FileNotFoundError):
@@ -195,3 +196,12 @@ def stack(dataset: Dataset, indices) -> tuple[torch.Tensor, torch.Tensor]:
     """Materialise ``dataset[i]`` for ``indices`` as two tensors (images, labels)."""
     items = [dataset[int(i)] for i in indices]
     return torch.stack([x for x, _ in items]), torch.tensor([int(y) for _, y in items])
+
+
+def batches(dataset: Dataset, indices: list[int], batch_size: int, device: torch.device, label: str,
+            progress: bool = True):
+    """(indices, images, labels) of consecutive batches of ``indices`` on ``device``, with progress lines."""
+    for start in progress_lines(range(0, len(indices), batch_size), label, unit="batches", enabled=progress):
+        idx = indices[start:start + batch_size]
+        x, y = stack(dataset, idx)
+        yield idx, x.to(device), y.to(device)

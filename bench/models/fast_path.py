@@ -8,6 +8,8 @@ without it); the certificate's guarantee then holds for the bf16 classifier, whi
 """
 from __future__ import annotations
 
+import copy
+
 import torch
 from torch import nn
 
@@ -15,7 +17,7 @@ from torch import nn
 class FastBase(nn.Module):
     def __init__(self, model: nn.Module, compile: bool = False):
         super().__init__()
-        self.model = model.to(memory_format=torch.channels_last)
+        self.model = copy.deepcopy(model).to(memory_format=torch.channels_last)  # the fp32 model stays as it was
         self.forward_model = torch.compile(self.model) if compile else self.model
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

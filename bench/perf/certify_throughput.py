@@ -76,15 +76,13 @@ def compare_certified(checkpoint: str, sigma: float, points: int, n0: int, n: in
 
     model, run = load_trained(checkpoint, device)
     spec, test_set = dataset_spec(run.dataset), load_dataset(run.dataset, "test")
-    result = {"checkpoint": checkpoint, "points": points}
-    changed, drawn = 0, 0
+    result, fast, changed = {"checkpoint": checkpoint, "points": points}, FastBase(model.eval()), 0
     with torch.inference_mode():
         for idx in range(points):  # the same noisy samples through both base models
             noisy = test_set[idx][0].to(device) + sigma * torch.randn((batch, *spec.shape), device=device)
-            changed += int((model.eval()(noisy).argmax(1) != FastBase(model)(noisy).argmax(1)).sum())
-            drawn += batch
-    result["noisy predictions changed %"] = round(100 * changed / drawn, 3)
-    for name, base in (("fp32", model), ("fast", FastBase(model))):
+            changed += int((model(noisy).argmax(1) != fast(noisy).argmax(1)).sum())
+    result["noisy predictions changed %"] = round(100 * changed / (points * batch), 3)
+    for name, base in (("fp32", model), ("fast", fast)):
         smoothed, correct, radii = Smooth(base, spec.num_classes, sigma), 0, []
         for idx in range(points):
             image, label = test_set[idx][0], int(test_set[idx][1])

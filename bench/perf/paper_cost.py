@@ -181,7 +181,8 @@ def _measure_randomized(kind: str, unit: dict, model, x, y, device: str) -> floa
         for source in members:
             adv = pgd(source, x, y, 0.03, unit["steps"], 0.03 / 4, "linf", generator)
             with torch.no_grad():
-                [target(adv) for target in members]
+                for target in members:
+                    target(adv)
     return median_seconds(transfer, 0.0, 1)
 
 
