@@ -77,3 +77,19 @@ def test_eot_jobs_count_points_times_radii_and_their_units_are_measured_on_the_r
             "samples": 3}
     for kind in ("eot_point", "gradient_point", "transfer_point"):
         assert 0 < paper_cost.measure(kind, tiny, "cpu") < 5
+
+
+def test_each_measured_unit_is_saved_at_once_a_failed_one_never_and_shared_runs_count_once(paper, monkeypatch):
+    jobs = parse_dry_run(DRY_RUN) + [("train_linf", {**parse_dry_run(DRY_RUN)[0][1], "method": "duet"})]
+    monkeypatch.setattr(paper_cost, "planned_jobs", lambda targets: jobs)  # both targets need the same runs
+
+    def measure(kind, unit, device):
+        if unit["method"] == "duet":
+            raise RuntimeError("no guide on disk")
+        return 2.0
+    monkeypatch.setattr(paper_cost, "measure", measure)
+    saved = []
+    one, other, together = plan(["a", "b"], {}, "cpu", True, paper, lambda timings: saved.append(dict(timings)))
+    assert len(saved) == 1 and list(saved[0].values()) == [2.0]    # the failed unit is left to the next run
+    assert one["missing"] == ["train_step duet"] and one["trainings"] == 2
+    assert together["target"] == "all 2 targets together" and together["train"] == one["train"] == other["train"] > 0

@@ -12,10 +12,11 @@ cost is its count of units times the seconds of one unit measured on this machin
   prediction; gradient samples: test points x the seconds of 100 gradients; the transfer matrix: test points x the
   seconds per point of 50 PGD attacks and 50 x 50 predictions (each on a batch of 4 points).
 
-Measured seconds are kept in a JSON file (``--timings``, default ``benchmarks/paper_cost.json``): measure once on
-the GPU you will use, then plan any target from the file; ``--no-measure`` only reads it. A unit that could not be
-measured (e.g. Duet without its guide on disk) is reported, never guessed. Data loading, checkpointing and the
-per-epoch evaluation some protocols add are not counted.
+Measured seconds are kept in a JSON file (``--timings``, default ``benchmarks/paper_cost.json``, written after
+every unit, so an interrupted run resumes): measure once on the GPU you will use, then plan any target from the
+file; ``--no-measure`` only reads it. A unit that could not be measured (e.g. Duet without its guide on disk) is
+reported, never guessed. Data loading, checkpointing and the per-epoch evaluation some protocols add are not
+counted.
 """
 from __future__ import annotations
 
@@ -26,11 +27,12 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Callable, Iterator
 
 import torch
 import yaml
 
-from bench.io import parse_eps
+from bench.io import atomic_write_json, parse_eps
 from bench.perf import median_seconds
 from bench.protocols import protocol_norm, resolve_protocol
 from bench.reference import table_parts
@@ -186,29 +188,52 @@ def _measure_randomized(kind: str, unit: dict, model, x, y, device: str) -> floa
     return median_seconds(transfer, 0.0, 1)
 
 
-def plan(targets: list[str], timings: dict, device: str, may_measure: bool, config: dict) -> list[dict]:
-    """Per target: device hours of training and of certification / verification, and the units not measured."""
-    rows = []
+def plan(targets: list[str], timings: dict, device: str, may_measure: bool, config: dict,
+         save: Callable[[dict], None] = lambda timings: None) -> Iterator[dict]:
+    """Per target, as each is planned: device hours of training and of certification / verification, and the
+    units not measured; with several targets, last, all of them together (runs they share counted once)."""
+    failed: set[str] = set()
     for target in targets:
-        hours = {"train": 0.0, "certify": 0.0}
-        missing, trainings = set(), 0
-        for rule, wildcards in planned_jobs([target]):
-            for kind, unit, count in job_units(rule, wildcards, config["scales"]["paper"], config["tables"]):
-                key = f"{kind} {json.dumps(unit, sort_keys=True)}"
-                trainings += kind == "train_step"
-                if key not in timings and may_measure:
-                    try:
-                        timings[key] = measure(kind, unit, device)
-                    except Exception as err:  # reported as not measured, never guessed
-                        timings[key] = None
-                        print(f"  not measured: {kind} {unit.get('method', unit['model'])}: {err}", file=sys.stderr)
-                seconds = timings.get(key)
-                if seconds is None:
-                    missing.add(f"{kind} {unit.get('method', unit['model'])}")
-                    continue
-                hours["train" if kind == "train_step" else "certify"] += count * seconds / 3600
-        rows.append({"target": target, "trainings": trainings, **hours, "missing": sorted(missing)})
-    return rows
+        yield {"target": target, **cost(planned_jobs([target]), timings, device, may_measure, config, save, failed)}
+    if len(targets) > 1:
+        yield {"target": f"all {len(targets)} targets together",
+               **cost(planned_jobs(targets), timings, device, may_measure, config, save, failed)}
+
+
+def cost(jobs: list[tuple[str, dict]], timings: dict, device: str, may_measure: bool, config: dict,
+         save: Callable[[dict], None], failed: set[str]) -> dict:
+    """Device hours of ``jobs``, measuring the units ``timings`` lacks. ``save`` gets the timings after every new
+    measurement, so an interrupted plan keeps what it measured; a unit that failed (kept in ``failed``) is not
+    saved, so the next run tries it again."""
+    hours = {"train": 0.0, "certify": 0.0}
+    missing, trainings = set(), 0
+    for rule, wildcards in jobs:
+        for kind, unit, count in job_units(rule, wildcards, config["scales"]["paper"], config["tables"]):
+            key = f"{kind} {json.dumps(unit, sort_keys=True)}"
+            trainings += kind == "train_step"
+            if key not in timings and key not in failed and may_measure:
+                name = f"{kind} {unit['dataset']}/{unit['model']}/{unit.get('method')}"
+                try:
+                    timings[key] = measure(kind, unit, device)
+                    print(f"  measured {name}: {timings[key]:.3g} s", file=sys.stderr, flush=True)
+                    save(timings)
+                except Exception as err:  # reported as not measured, never guessed
+                    failed.add(key)
+                    print(f"  not measured: {name}: {err}", file=sys.stderr, flush=True)
+            seconds = timings.get(key)
+            if seconds is None:
+                missing.add(f"{kind} {unit.get('method', unit['model'])}")
+                continue
+            hours["train" if kind == "train_step" else "certify"] += count * seconds / 3600
+    return {"trainings": trainings, **hours, "missing": sorted(missing)}
+
+
+def _print_row(row: dict) -> None:
+    total = f"{'>= ' if row['missing'] else ''}{row['train'] + row['certify']:.1f}"
+    print(f"{row['target']:<44} {row['trainings']:>9} {row['train']:>9.1f} {row['certify']:>17.1f} {total:>9}",
+          flush=True)
+    if row["missing"]:
+        print(f"  not counted (not measured): {', '.join(row['missing'])}", flush=True)
 
 
 def main(argv=None) -> None:
@@ -221,18 +246,12 @@ def main(argv=None) -> None:
     path = Path(args.timings)
     timings = json.loads(path.read_text()) if path.exists() else {}
     config = yaml.safe_load(Path("config/config.yaml").read_text())
-    rows = plan(args.targets, timings, args.device, not args.no_measure, config)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(timings, indent=1, sort_keys=True))
     device = torch.cuda.get_device_name(0) if args.device.startswith("cuda") else "cpu"
     print(f"device hours at paper scale, unit times measured on {device} (kept in {path})")
     print(f"{'target':<44} {'trainings':>9} {'train h':>9} {'certify/verify h':>17} {'total h':>9}")
-    for row in rows:
-        total = f"{'>= ' if row['missing'] else ''}{row['train'] + row['certify']:.1f}"
-        print(f"{row['target']:<44} {row['trainings']:>9} {row['train']:>9.1f} {row['certify']:>17.1f} {total:>9}")
-        if row["missing"]:
-            print(f"  not counted (not measured): {', '.join(row['missing'])}")
-
+    for row in plan(args.targets, timings, args.device, not args.no_measure, config,
+                    lambda timings: atomic_write_json(timings, path)):
+        _print_row(row)
 
 if __name__ == "__main__":
     main()
