@@ -2,11 +2,12 @@
 looser-tighter orders that theory guarantees."""
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-from bench.bounds import BOUNDS, Ball, BoundedNet, interval_bounds, margin_bounds, worst_margin
+from bench.bounds import BOUNDS, Ball, BoundedNet, interval_bounds, margin_bounds, margin_spec, worst_margin
 from bench.bounds.layers import UnsupportedLayer, backward, interval
-from bench.bounds.linear import backward_pre_bounds
+from bench.bounds.linear import backward_lower, backward_pre_bounds, rule_slopes
 from bench.models import Normalize
 
 CLASSES = 4
@@ -118,6 +119,27 @@ def test_zero_slope_linear_relaxation_is_never_looser_than_ibp(seed):
         ibp = margin_bounds(net, x, y, eps, "ibp")
         zero = margin_bounds(net, x, y, eps, "zero_ibp")
         assert torch.all(zero >= ibp - 1e-9)
+
+
+@pytest.mark.parametrize("bound", ["crown_ibp", "ours", "crown"])
+def test_leaving_the_own_class_row_out_of_the_backward_pass_changes_no_margin(bound):
+    """margin_bounds passes only the rows m != y of C(y) backward; the full C(y) gives the same margins."""
+    net, gen = random_net(3), torch.Generator().manual_seed(3)
+    x, y = torch.rand(5, 1, 8, 8, generator=gen, dtype=torch.float64), torch.tensor([3, 0, 1, 2, 0])
+    bnet, ball = BoundedNet(net), Ball(x, 0.05)
+    pre = interval_bounds(bnet, ball)[0]
+    if BOUNDS[bound].intermediate == "backward":
+        pre = backward_pre_bounds(bnet, ball, "crown")
+    slopes = rule_slopes(bnet, pre, "crown" if bound != "ours" else "uniform", torch.Generator().manual_seed(0))
+    spec = margin_spec(y, CLASSES, x.dtype)
+    if bound == "ours":  # eq. 3.3.24's one step, on the margins of the full C(y)
+        slopes = {i: a.requires_grad_() for i, a in slopes.items()}
+        margins = backward_lower(bnet, spec, len(bnet.layers), pre, slopes, ball)
+        grads = torch.autograd.grad(F.cross_entropy(-margins, y, reduction="sum"), list(slopes.values()))
+        slopes = {i: (a - g.sign()).clamp(0, 1).detach() for (i, a), g in zip(slopes.items(), grads)}
+    full = backward_lower(bnet, spec, len(bnet.layers), pre, slopes, ball)
+    margins = margin_bounds(net, x, y, 0.05, bound, generator=torch.Generator().manual_seed(0))
+    assert torch.allclose(margins, full, rtol=0, atol=1e-12) and torch.all(margins.gather(1, y[:, None]) == 0)
 
 
 def test_one_hidden_layer_makes_crown_and_crown_ibp_agree():

@@ -41,7 +41,7 @@ from bench.bounds.liplt import liplt_margins
 from bench.bounds.lipschitz import lipschitz_margins
 from bench.bounds.local_lipschitz import local_radius, masked_exact_norm
 from bench.bounds.linear import MEMORY_BUDGET, backward_lower, backward_pre_bounds, bernoulli_rule, rule_slopes
-from bench.bounds.network import Ball, BoundedNet, margin_spec, worst_margin
+from bench.bounds.network import Ball, BoundedNet, margin_spec, other_classes, worst_margin
 from bench.bounds.projection import projected_pre_bounds
 from bench.models import Residual
 
@@ -103,6 +103,12 @@ def _prepared(model: nn.Module | BoundedNet, x: torch.Tensor) -> BoundedNet:
     return net
 
 
+def _with_own_class(margins: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Margin bounds of the classes m != y (``other_classes`` order) with y's exact 0 put back in its column."""
+    classes = margins.shape[1] + 1
+    return margins.new_zeros(len(y), classes).scatter(1, other_classes(y, classes), margins)
+
+
 def _slope_rule(slope):
     return bernoulli_rule(slope[1], slope[2]) if isinstance(slope, tuple) else slope
 
@@ -144,9 +150,11 @@ def margin_bounds(model: nn.Module | BoundedNet, x: torch.Tensor, y: torch.Tenso
     elif spec_of.intermediate == "projection":
         pre = projected_pre_bounds(net, ball, spec_of.projections, generator)
     slopes = rule_slopes(net, pre, _slope_rule(spec_of.slope), generator)
+    others = other_classes(y, num_classes)  # the zero row y left out of the backward passes
+    spec = spec.gather(1, others.unsqueeze(-1).expand(-1, -1, num_classes))
     if spec_of.steps:
         slopes = optimize_slopes(net, ball, spec, y, pre, slopes, spec_of.steps, spec_of.step_size)
-    margins = backward_lower(net, spec, len(net.layers), pre, slopes, ball)
+    margins = _with_own_class(backward_lower(net, spec, len(net.layers), pre, slopes, ball), y)
     return (margins, ibp) if with_ibp else margins
 
 
@@ -164,7 +172,8 @@ def relu_input_bounds(model: nn.Module | BoundedNet, x: torch.Tensor, eps, bound
 
 
 def optimize_slopes(net, ball, spec, y, pre, slopes, steps, step_size):
-    """a <- Proj_[0,1](a - step * sign(grad_a CE(-margins(a), y))), thesis eq. 3.3.24 / C.8.7.
+    """a <- Proj_[0,1](a - step * sign(grad_a CE(-margins(a), y))), thesis eq. 3.3.24 / C.8.7; ``spec`` holds the
+    rows m != y of C(y).
 
     The search runs on detached bounds; the returned slopes are constants for the training gradient.
     """
@@ -172,7 +181,7 @@ def optimize_slopes(net, ball, spec, y, pre, slopes, steps, step_size):
     with torch.enable_grad():
         for _ in range(steps):
             slopes = {i: a.detach().requires_grad_() for i, a in slopes.items()}
-            margins = backward_lower(net, spec.detach(), len(net.layers), pre, slopes, _detached(ball))
+            margins = _with_own_class(backward_lower(net, spec.detach(), len(net.layers), pre, slopes, _detached(ball)), y)
             loss = F.cross_entropy(robust_logits(margins), y, reduction="sum")
             grads = torch.autograd.grad(loss, list(slopes.values()))
             slopes = {i: (a - step_size * g.sign()).clamp(0, 1).detach() for (i, a), g in zip(slopes.items(), grads)}
