@@ -8,7 +8,7 @@ import yaml
 
 from bench.perf import paper_cost
 from conftest import REPO
-from bench.perf.paper_cost import SPLIT_SIZES, job_units, main, parse_dry_run, plan
+from bench.perf.paper_cost import SPLIT_SIZES, job_units, main, parse_dry_run, plan, unit_key
 
 DRY_RUN = """
 rule train_linf_lipschitz:
@@ -54,9 +54,9 @@ def test_hours_are_unit_seconds_times_counts_and_unmeasured_units_are_reported(r
     jobs = paper_cost.planned_jobs([target])  # the real DAG, once
     monkeypatch.setattr(paper_cost, "planned_jobs", lambda targets: jobs)
     units = [unit for rule, w in jobs for unit in job_units(rule, w, paper["scales"]["paper"])]
-    timings = {f"{kind} {json.dumps(unit, sort_keys=True)}": 0.5 for kind, unit, _ in units
+    timings = {unit_key(kind, unit): 0.5 for kind, unit, _ in units
                if unit["method"] != "duet"}
-    [row] = plan([target], dict(timings), "cpu", False, paper)
+    [row] = plan([target], dict(timings), paper)
     expected = sum(count * 0.5 / 3600 for kind, unit, count in units if unit["method"] != "duet")
     assert row["train"] + row["certify"] == pytest.approx(expected) and row["missing"]
     assert all("duet" in missing for missing in row["missing"])
@@ -83,13 +83,12 @@ def test_each_measured_unit_is_saved_at_once_a_failed_one_never_and_shared_runs_
     jobs = parse_dry_run(DRY_RUN) + [("train_linf", {**parse_dry_run(DRY_RUN)[0][1], "method": "duet"})]
     monkeypatch.setattr(paper_cost, "planned_jobs", lambda targets: jobs)  # both targets need the same runs
 
-    def measure(kind, unit, device):
+    def measure(kind, unit):
         if unit["method"] == "duet":
             raise RuntimeError("no guide on disk")
         return 2.0
-    monkeypatch.setattr(paper_cost, "measure", measure)
     saved = []
-    one, other, together = plan(["a", "b"], {}, "cpu", True, paper, lambda timings: saved.append(dict(timings)))
+    one, other, together = plan(["a", "b"], {}, paper, measure, lambda timings: saved.append(dict(timings)))
     assert len(saved) == 1 and list(saved[0].values()) == [2.0]    # the failed unit is left to the next run
     assert one["missing"] == ["train_step duet"] and one["trainings"] == 2
     assert together["target"] == "all 2 targets together" and together["train"] == one["train"] == other["train"] > 0

@@ -7,7 +7,7 @@ cost is its count of units times the seconds of one unit measured on this machin
   target eps / sigma, on the protocol's model and batch (random pixels; one warm-up step, then the median of two);
 - randomized-smoothing certification: test points x (n0 + n) / batch forward passes of the base classifier;
 - l_inf / l2 verification: test points x the seconds per point of PGD and every certifier of the run, measured
-  on a batch of 4 points;
+  on a batch of 4 points (``--points``; 1 where the exact bounds take minutes, e.g. on a CPU);
 - EOT attacks (thesis ch. 2): test points x radii x the seconds per point of the attack and the 20-member
   prediction; gradient samples: test points x the seconds of 100 gradients; the transfer matrix: test points x the
   seconds per point of 50 PGD attacks and 50 x 50 predictions (each on a batch of 4 points).
@@ -41,7 +41,7 @@ from bench.reference import table_parts
 SPLIT_SIZES = {"mnist": (60_000, 10_000), "cifar10": (50_000, 10_000), "svhn": (73_257, 26_032),
                "imagenet": (1_281_167, 50_000), "tinyimagenet": (100_000, 10_000), "stl10": (5_000, 8_000)}
 TRAIN_RULES = ("train", "train_linf", "train_linf_traced", "train_linf_lipschitz", "train_linf_concentration")
-VERIFY_POINTS = 4
+POINTS = 4  # test points per batch when measuring a per-point unit (--points)
 
 
 def planned_jobs(targets: list[str], scale: str = "paper") -> list[tuple[str, dict]]:
@@ -114,8 +114,15 @@ def job_units(rule: str, w: dict, scale: dict, tables: dict | None = None) -> li
     return [("train_step", unit, steps)]
 
 
-def measure(kind: str, unit: dict, device: str) -> float:
-    """Seconds of one unit on ``device``: a training step, a forward batch, or the verification of one point."""
+def unit_key(kind: str, unit: dict) -> str:
+    """A unit's entry in the timing file. The radius (eps, sigma) is left out: every radius runs the same
+    operations (no bound or attack of this suite stops early), so one measurement serves them all."""
+    return f"{kind} {json.dumps({k: v for k, v in unit.items() if k not in ('eps', 'sigma')}, sort_keys=True)}"
+
+
+def measure(kind: str, unit: dict, device: str, points: int = POINTS) -> float:
+    """Seconds of one unit on ``device``: a training step, a forward batch, or the verification (attack,
+    analysis) of one point, measured on a batch of ``points``."""
     from bench.data import dataset_spec
     from bench.methods import TrainContext, get_method
     from bench.models import build_model
@@ -127,7 +134,7 @@ def measure(kind: str, unit: dict, device: str) -> float:
     if hasattr(method, "transform_model"):  # a randomized network's layers
         model = method.transform_model(model)
     model = model.to(device)
-    batch = unit.get("batch", VERIFY_POINTS)
+    batch = unit.get("batch", points)
     x = torch.rand(batch, *spec.shape, device=device)
     y = torch.randint(0, spec.num_classes, (batch,), device=device)
     if kind == "forward":
@@ -188,33 +195,36 @@ def _measure_randomized(kind: str, unit: dict, model, x, y, device: str) -> floa
     return median_seconds(transfer, 0.0, 1)
 
 
-def plan(targets: list[str], timings: dict, device: str, may_measure: bool, config: dict,
+Measure = Callable[[str, dict], float]  # (kind, unit) -> seconds
+
+
+def plan(targets: list[str], timings: dict, config: dict, measure_unit: Measure | None = None,
          save: Callable[[dict], None] = lambda timings: None) -> Iterator[dict]:
     """Per target, as each is planned: device hours of training and of certification / verification, and the
-    units not measured; with several targets, last, all of them together (runs they share counted once)."""
+    units not measured; with several targets, last, all of them together (runs they share counted once).
+    Units ``timings`` lacks are measured by ``measure_unit`` (none: reported as not measured)."""
     failed: set[str] = set()
     for target in targets:
-        yield {"target": target, **cost(planned_jobs([target]), timings, device, may_measure, config, save, failed)}
+        yield {"target": target, **cost(planned_jobs([target]), timings, config, measure_unit, save, failed)}
     if len(targets) > 1:
         yield {"target": f"all {len(targets)} targets together",
-               **cost(planned_jobs(targets), timings, device, may_measure, config, save, failed)}
+               **cost(planned_jobs(targets), timings, config, measure_unit, save, failed)}
 
 
-def cost(jobs: list[tuple[str, dict]], timings: dict, device: str, may_measure: bool, config: dict,
+def cost(jobs: list[tuple[str, dict]], timings: dict, config: dict, measure_unit: Measure | None,
          save: Callable[[dict], None], failed: set[str]) -> dict:
-    """Device hours of ``jobs``, measuring the units ``timings`` lacks. ``save`` gets the timings after every new
-    measurement, so an interrupted plan keeps what it measured; a unit that failed (kept in ``failed``) is not
-    saved, so the next run tries it again."""
+    """Device hours of ``jobs``. ``save`` gets the timings after every new measurement, so an interrupted plan
+    keeps what it measured; a unit that failed (kept in ``failed``) is not saved, so the next run tries again."""
     hours = {"train": 0.0, "certify": 0.0}
     missing, trainings = set(), 0
     for rule, wildcards in jobs:
         for kind, unit, count in job_units(rule, wildcards, config["scales"]["paper"], config["tables"]):
-            key = f"{kind} {json.dumps(unit, sort_keys=True)}"
+            key = unit_key(kind, unit)
             trainings += kind == "train_step"
-            if key not in timings and key not in failed and may_measure:
+            if key not in timings and key not in failed and measure_unit:
                 name = f"{kind} {unit['dataset']}/{unit['model']}/{unit.get('method')}"
                 try:
-                    timings[key] = measure(kind, unit, device)
+                    timings[key] = measure_unit(kind, unit)
                     print(f"  measured {name}: {timings[key]:.3g} s", file=sys.stderr, flush=True)
                     save(timings)
                 except Exception as err:  # reported as not measured, never guessed
@@ -242,6 +252,8 @@ def main(argv=None) -> None:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--timings", default="benchmarks/paper_cost.json")
     parser.add_argument("--no-measure", action="store_true", help="only read --timings")
+    parser.add_argument("--points", type=int, default=POINTS,
+                        help="test points per batch when measuring a per-point unit (1 on a slow device)")
     args = parser.parse_args(argv)
     path = Path(args.timings)
     timings = json.loads(path.read_text()) if path.exists() else {}
@@ -249,8 +261,8 @@ def main(argv=None) -> None:
     device = torch.cuda.get_device_name(0) if args.device.startswith("cuda") else "cpu"
     print(f"device hours at paper scale, unit times measured on {device} (kept in {path})")
     print(f"{'target':<44} {'trainings':>9} {'train h':>9} {'certify/verify h':>17} {'total h':>9}")
-    for row in plan(args.targets, timings, args.device, not args.no_measure, config,
-                    lambda timings: atomic_write_json(timings, path)):
+    measure_unit = None if args.no_measure else lambda kind, unit: measure(kind, unit, args.device, args.points)
+    for row in plan(args.targets, timings, config, measure_unit, lambda timings: atomic_write_json(timings, path)):
         _print_row(row)
 
 if __name__ == "__main__":
