@@ -31,9 +31,9 @@ PASS_OVERHEAD = 7
 def concretize(A: torch.Tensor, ball: Ball) -> torch.Tensor:
     """min over the ball of A x' for A of shape (batch, specs, *input_shape)."""
     A = A.flatten(2)
-    if ball.norm == "linf":
+    if ball.norm == "linf":  # A+ l + A- u as A u + A+ (l - u): one fewer coefficient-sized pass (relax_relu)
         lower, upper = (t.flatten(1).unsqueeze(-1) for t in ball.box())
-        return (A.clamp(min=0) @ lower + A.clamp(max=0) @ upper).squeeze(-1)
+        return (A @ upper + torch.relu(A) @ (lower - upper)).squeeze(-1)
     return (A @ ball.x.flatten(1).unsqueeze(-1)).squeeze(-1) - ball.eps * A.norm(dim=-1)
 
 
@@ -80,8 +80,9 @@ def relax_relu(A, lower, upper, lower_slope):
                             torch.where(upper <= 0, torch.zeros_like(lower), lower_slope))
     # A+ l + A- u written as A u + A+ (l - u), A- = A - A+ exactly, and the upper lines' intercepts summed by a
     # batched product: fewer coefficient-sized passes and temporaries (issue 12: about a third of this step's
-    # time; these element-wise passes dominated CROWN-IBP's CPU profile)
-    A_pos = A.clamp(min=0)
+    # time; these element-wise passes dominated CROWN-IBP's CPU profile). relu, not clamp: its backward is one
+    # pass (half the time of clamp's on a CPU)
+    A_pos = torch.relu(A)
     A_in = A * up_slope.unsqueeze(1) + A_pos * (low_slope - up_slope).unsqueeze(1)
     bias = ((A - A_pos).flatten(2) @ up_bias.flatten(1).unsqueeze(-1)).squeeze(-1)
     return A_in, bias
