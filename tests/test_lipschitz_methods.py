@@ -56,3 +56,29 @@ def test_each_method_is_certified_by_its_own_pairwise_margins_on_l2_balls(name, 
     model, (x, y) = tiny_model(6).eval(), batch()
     naive, liplt = (margin_bounds(model, x, y, 0.1, b, "l2") for b in ("pairwise_naive", "liplt"))
     assert (liplt >= naive - 1e-6).all()  # LipLT's constants never exceed the naive ones
+
+
+def test_above_the_authors_class_limit_crm_bounds_pairs_by_the_last_layer_times_liplt_below_it():
+    """The CRM code's rule for more than 101 classes, here forced with a limit of 3 on 4 classes."""
+    from bench.bounds.liplt import linear_maps, liplt_bound
+    model, (x, y) = tiny_model(5), batch()
+    with torch.no_grad():
+        apart = pairwise_constants(model, (1, 8, 8), "exact", "liplt", last_layer_apart=True)
+        full = pairwise_constants(model, (1, 8, 8), "exact", "liplt")
+        weight = model[-1].weight.double()
+        below = liplt_bound(linear_maps(model, (1, 8, 8))[:-1], "exact")
+        expected = (weight[:, None] - weight[None]).norm(dim=-1) * below
+    assert torch.allclose(apart, expected) and (apart >= full - 1e-9).all() and (apart.diagonal() == 0).all()
+    limited = get_method("crm", {"power_iterations": 300, "radius": 1e9, "pair_class_limit": 3})
+    assert limited.loss(model, x, y, context()).item() != pytest.approx(
+        get_method("crm", {"power_iterations": 300, "radius": 1e9}).loss(model, x, y, context()).item(), rel=1e-4)
+
+
+def test_certificate_rows_go_in_memory_bounded_chunks_with_the_same_constants(monkeypatch):
+    from bench.bounds import liplt
+    model = tiny_model(6).eval()
+    with torch.no_grad():
+        whole = pairwise_constants(model, (1, 8, 8))
+        monkeypatch.setattr(liplt, "ROWS_MEMORY", 1)  # one row per pass
+        chunked = pairwise_constants(model, (1, 8, 8))
+    assert torch.allclose(whole, chunked, rtol=1e-12) and torch.equal(whole, whole.T)

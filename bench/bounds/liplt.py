@@ -28,6 +28,7 @@ from bench.bounds.layers import Normalize, UnsupportedLayer, flatten_layers, lin
 from bench.bounds.lipschitz import l2_lipschitz_bound
 
 DENSE_LIMIT = 1 << 24
+ROWS_MEMORY = 2**30  # bytes: rows of a pairwise bound passed at once without gradients (certificates)
 LINEAR = (nn.Linear, nn.Conv2d, nn.Flatten, Normalize, nn.AvgPool2d, nn.modules.batchnorm._BatchNorm)
 
 
@@ -102,11 +103,14 @@ def product_norm(maps: list[LinearMap], norm: str, iterations: int = 50, rows: t
     apply, shape = _compose(maps), maps[0].shape
     device = maps[0]._device()
     if rows is not None:
-        v = torch.zeros((len(rows), *shape), device=device, dtype=rows.dtype, requires_grad=True)
-        with torch.enable_grad():
-            out = apply(v).flatten(1)
-            (grad,) = torch.autograd.grad((out * rows).sum(), v, create_graph=torch.is_grad_enabled())
-        return grad.flatten(1).norm(dim=1)
+        # without gradients (certificates) the rows go in chunks sized to ROWS_MEMORY: Tiny-ImageNet's 200 x 200
+        # pairs through a 64 x 64 x 64 layer would take 42 GB at once
+        differentiable = torch.is_grad_enabled() and norm != "exact"
+        widest = max(math.prod(s) for linear in maps for s in linear.shapes)
+        chunk = len(rows) if differentiable else max(1, ROWS_MEMORY // (3 * widest * rows.element_size()))
+        with torch.set_grad_enabled(differentiable):
+            return torch.cat([_row_norms(apply, rows[start:start + chunk], shape, device)
+                              for start in range(0, len(rows), chunk)])
     if norm == "exact":
         if math.prod(shape) * math.prod(maps[-1].shapes[-1]) > DENSE_LIMIT:
             return math.prod(linear.sound_norm() for linear in maps)
@@ -120,6 +124,16 @@ def product_norm(maps: list[LinearMap], norm: str, iterations: int = 50, rows: t
                 (w,) = torch.autograd.grad(out, v, out)
             v = w / w.norm().clamp_min(1e-30)
     return apply(v.detach()).norm()
+
+
+def _row_norms(apply, rows: torch.Tensor, shape, device) -> torch.Tensor:
+    """||rows[r] @ W|| for the linear map ``apply``, from one adjoint (autograd) pass."""
+    differentiable = torch.is_grad_enabled()  # then the norms keep their graph (training)
+    v = torch.zeros((len(rows), *shape), device=device, dtype=rows.dtype, requires_grad=True)
+    with torch.enable_grad():
+        out = apply(v).flatten(1)
+        (grad,) = torch.autograd.grad((out * rows).sum(), v, create_graph=differentiable)
+    return grad.flatten(1).norm(dim=1)
 
 
 def pair_rows(last: nn.Linear, pairs: list[tuple[int, int]] | None = None) -> torch.Tensor:
@@ -151,15 +165,28 @@ def liplt_bound(maps: list[LinearMap], norm: str = "exact", *, rows=None, iterat
 
 
 def pairwise_constants(model: nn.Module, input_shape: tuple[int, ...], norm: str = "exact", bound: str = "liplt",
-                       iterations: int = 50) -> torch.Tensor:
+                       iterations: int = 50, last_layer_apart: bool = False) -> torch.Tensor:
     """(K, K) constants L_ij of every z_i - z_j (zero on the diagonal) by LipLT or the naive product (GloRo's
-    K_ij), guaranteed with ``norm="exact"``, power-iteration estimates (differentiable) with ``"power"``."""
+    K_ij), guaranteed with ``norm="exact"``, power-iteration estimates (differentiable) with ``"power"``. Each
+    pair i < j is bounded once (L_ji = L_ij: the rows differ in sign only).
+
+    ``last_layer_apart``: L_ij = ||(W_L)_i - (W_L)_j|| times the bound of the net below the last map, as the CRM
+    authors' code does above 101 classes (their pairwiseClassLimit; looser, and far cheaper for 200 classes)."""
     last = [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
     classes = last.out_features
-    pairs = [(i, j) for i in range(classes) for j in range(classes)]
+    first, second = torch.triu_indices(classes, classes, 1).tolist()
+    rows = pair_rows(last, list(zip(first, second)))
     of = liplt_bound if bound == "liplt" else naive_bound
-    rows = pair_rows(last, pairs)
-    return of(linear_maps(model, input_shape), norm, rows=rows, iterations=iterations).reshape(classes, classes)
+    maps = linear_maps(model, input_shape)
+    if last_layer_apart:
+        below = of(maps[:-1], norm, iterations=iterations) if len(maps) > 1 else 1.0
+        upper = product_norm([], norm, rows=rows) * below  # the rows stand in for W_L
+    else:
+        upper = of(maps, norm, rows=rows, iterations=iterations)
+    constants = upper.new_zeros(classes, classes)
+    constants[first, second] = upper
+    constants[second, first] = upper
+    return constants
 
 
 def pairwise_radii(logits: torch.Tensor, y: torch.Tensor, constants: torch.Tensor) -> torch.Tensor:
