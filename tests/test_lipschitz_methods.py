@@ -82,3 +82,15 @@ def test_certificate_rows_go_in_memory_bounded_chunks_with_the_same_constants(mo
         monkeypatch.setattr(liplt, "ROWS_MEMORY", 1)  # one row per pass
         chunked = pairwise_constants(model, (1, 8, 8))
     assert torch.allclose(whole, chunked, rtol=1e-12) and torch.equal(whole, whole.T)
+
+
+def test_certificate_constants_are_computed_once_per_state_of_the_weights():
+    from bench.bounds.liplt import _certificate_constants
+    model = tiny_model(7).eval()
+    first = _certificate_constants(model, (1, 8, 8), "liplt")
+    assert _certificate_constants(model, (1, 8, 8), "liplt") is first
+    assert _certificate_constants(model, (1, 8, 8), "naive") is not first
+    with torch.no_grad():
+        model[-1].weight.mul_(2)   # in place, as an optimizer step
+    again = _certificate_constants(model, (1, 8, 8), "liplt")
+    assert torch.allclose(again, pairwise_constants(model, (1, 8, 8))) and not torch.allclose(again, first)

@@ -15,8 +15,8 @@ cost is its count of units times the seconds of one unit measured on this machin
 Measured seconds are kept in a JSON file (``--timings``, default ``benchmarks/paper_cost.json``, written after
 every unit, so an interrupted run resumes): measure once on the GPU you will use, then plan any target from the
 file; ``--no-measure`` only reads it. A unit that could not be measured (e.g. Duet without its guide on disk) is
-reported, never guessed. Data loading, checkpointing and the per-epoch evaluation some protocols add are not
-counted.
+reported, never guessed. Data loading, checkpointing, the per-epoch evaluation some protocols add and work done
+once per model (LipLT's certificate constants, computed in the warm-up call) are not counted.
 """
 from __future__ import annotations
 
