@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from bench.bounds import margin_bounds
-from bench.bounds.linear import PASS_OVERHEAD, _identity_rows, spec_chunk
+from bench.bounds.linear import PASS_OVERHEAD, identity_rows, spec_chunk
 
 
 @pytest.mark.parametrize("bound", ["crown", "cap"])
@@ -31,7 +31,7 @@ def test_chunks_are_sized_to_the_budget_and_the_widest_layer_on_the_way():
 
 def test_identity_rows_are_the_rows_of_the_identity():
     like = torch.zeros(1)
-    assert torch.equal(_identity_rows(3, 7, 10, like), torch.eye(10)[3:7])
+    assert torch.equal(identity_rows(3, 7, 10, like), torch.eye(10)[3:7])
 
 
 def test_verification_passes_its_memory_setting_to_the_bounds(monkeypatch):

@@ -109,3 +109,17 @@ def test_no_sampled_point_inside_a_certified_radius_changes_the_prediction():
         for k in range(1, len(x)):
             points = sample_ball(x[k], float(radii[k]) * 0.999, 10_000, "l2", generator)
             assert (model(points).argmax(1) == y[k]).all()
+
+
+@pytest.mark.parametrize("widen", [False, True])
+def test_dense_products_from_either_side_in_chunks_are_the_maps_matrix(widen, monkeypatch):
+    """dense_product builds from the narrower side (adjoint rows when outputs are fewer) in memory-sized chunks."""
+    from bench.bounds import liplt
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.Flatten(), nn.Linear(4 * 36, 50 if widen else 7)).double()
+    [linear] = linear_maps(model, (1, 6, 6))
+    with torch.no_grad():
+        expected = model(torch.eye(36, dtype=torch.float64).reshape(36, 1, 6, 6)).T - model[2].bias[:, None] - \
+            model[2].weight @ model[0].bias.repeat_interleave(36)[:, None]   # the affine map less its offset
+        monkeypatch.setattr(liplt, "ROWS_MEMORY", 1)  # one basis vector per pass
+        assert torch.allclose(liplt.dense_product([linear]), expected, atol=1e-12)

@@ -116,7 +116,7 @@ def spec_chunk(batch: int, shapes: list[tuple[int, ...]], element_bytes: int, bu
     return max(1, budget // (PASS_OVERHEAD * batch * 2 * widest * element_bytes))
 
 
-def _identity_rows(start: int, stop: int, n: int, like: torch.Tensor) -> torch.Tensor:
+def identity_rows(start: int, stop: int, n: int, like: torch.Tensor) -> torch.Tensor:
     """Rows start..stop-1 of the n x n identity, without building the whole (n^2) matrix."""
     rows = torch.zeros(stop - start, n, device=like.device, dtype=like.dtype)
     index = torch.arange(stop - start, device=like.device)
@@ -142,7 +142,7 @@ def backward_pre_bounds(net: BoundedNet, ball: Ball, rule, generator=None, memor
         lower_parts, upper_parts = [], []
         chunk = spec_chunk(ball.x.shape[0], net.in_shapes[:i + 1], ball.x.element_size(), memory_budget)
         for start in range(0, n, chunk):
-            eye = _identity_rows(start, min(start + chunk, n), n, ball.x)
+            eye = identity_rows(start, min(start + chunk, n), n, ball.x)
             spec = torch.cat([eye, -eye]).expand(ball.x.shape[0], -1, -1).reshape(ball.x.shape[0], -1, *shape)
             bound = backward_lower(net, spec, i, pre, slopes, ball)
             lower_parts.append(bound[:, :len(eye)])

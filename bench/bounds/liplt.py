@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from bench.bounds.layers import Normalize, UnsupportedLayer, flatten_layers, linear_part
+from bench.bounds.linear import identity_rows
 from bench.bounds.lipschitz import l2_lipschitz_bound
 
 DENSE_LIMIT = 1 << 24
@@ -88,11 +89,24 @@ def _compose(maps: list[LinearMap]):
 
 
 def dense_product(maps: list[LinearMap]) -> torch.Tensor:
-    """W_b ... W_a as an (outputs, inputs) float64 matrix: its response to every basis vector of the input."""
-    size = math.prod(maps[0].shape)
+    """W_b ... W_a as an (outputs, inputs) float64 matrix, from its narrower side: the adjoint's response to each
+    output basis vector, or the map's to each input one, in chunks sized to ROWS_MEMORY (a 200 x 12,288 product
+    through a 64 x 64 x 64 layer would take 26 GB at once)."""
+    inputs, outputs = math.prod(maps[0].shape), math.prod(maps[-1].shapes[-1])
+    apply, device = _compose(maps), maps[0]._device()
+    like = torch.empty(0, dtype=torch.float64, device=device)
+    chunk = _rows_per_pass(maps, like.element_size())
     with torch.no_grad():
-        basis = torch.eye(size, dtype=torch.float64, device=maps[0]._device()).reshape(size, *maps[0].shape)
-        return _compose(maps)(basis).reshape(size, -1).T
+        if outputs <= inputs:
+            return torch.cat([_adjoint(apply, identity_rows(start, min(start + chunk, outputs), outputs, like),
+                                       maps[0].shape, device).flatten(1) for start in range(0, outputs, chunk)])
+        return torch.cat([apply(identity_rows(start, min(start + chunk, inputs), inputs, like).reshape(
+            -1, *maps[0].shape)).flatten(1) for start in range(0, inputs, chunk)]).T
+
+
+def _rows_per_pass(maps: list[LinearMap], element_bytes: int) -> int:
+    widest = max(math.prod(shape) for linear in maps for shape in linear.shapes)
+    return max(1, ROWS_MEMORY // (3 * widest * element_bytes))
 
 
 def product_norm(maps: list[LinearMap], norm: str, iterations: int = 50, rows: torch.Tensor | None = None):
@@ -107,10 +121,9 @@ def product_norm(maps: list[LinearMap], norm: str, iterations: int = 50, rows: t
         # without gradients (certificates) the rows go in chunks sized to ROWS_MEMORY: Tiny-ImageNet's 200 x 200
         # pairs through a 64 x 64 x 64 layer would take 42 GB at once
         differentiable = torch.is_grad_enabled() and norm != "exact"
-        widest = max(math.prod(s) for linear in maps for s in linear.shapes)
-        chunk = len(rows) if differentiable else max(1, ROWS_MEMORY // (3 * widest * rows.element_size()))
+        chunk = len(rows) if differentiable else _rows_per_pass(maps, rows.element_size())
         with torch.set_grad_enabled(differentiable):
-            return torch.cat([_row_norms(apply, rows[start:start + chunk], shape, device)
+            return torch.cat([_adjoint(apply, rows[start:start + chunk], shape, device).flatten(1).norm(dim=1)
                               for start in range(0, len(rows), chunk)])
     if norm == "exact":
         if math.prod(shape) * math.prod(maps[-1].shapes[-1]) > DENSE_LIMIT:
@@ -127,14 +140,15 @@ def product_norm(maps: list[LinearMap], norm: str, iterations: int = 50, rows: t
     return apply(v.detach()).norm()
 
 
-def _row_norms(apply, rows: torch.Tensor, shape, device) -> torch.Tensor:
-    """||rows[r] @ W|| for the linear map ``apply``, from one adjoint (autograd) pass."""
-    differentiable = torch.is_grad_enabled()  # then the norms keep their graph (training)
+def _adjoint(apply, rows: torch.Tensor, shape, device) -> torch.Tensor:
+    """rows @ W, shaped (R, *shape), for the linear map ``apply`` on inputs of ``shape``: one adjoint (autograd)
+    pass, differentiable in the weights when gradients are on."""
+    differentiable = torch.is_grad_enabled()
     v = torch.zeros((len(rows), *shape), device=device, dtype=rows.dtype, requires_grad=True)
     with torch.enable_grad():
         out = apply(v).flatten(1)
         (grad,) = torch.autograd.grad((out * rows).sum(), v, create_graph=differentiable)
-    return grad.flatten(1).norm(dim=1)
+    return grad
 
 
 def pair_rows(last: nn.Linear, pairs: list[tuple[int, int]] | None = None) -> torch.Tensor:
