@@ -4,6 +4,7 @@ import json
 import math
 
 import pytest
+import torch
 import yaml
 
 from bench.perf import paper_cost
@@ -92,3 +93,14 @@ def test_each_measured_unit_is_saved_at_once_a_failed_one_never_and_shared_runs_
     assert len(saved) == 1 and list(saved[0].values()) == [2.0]    # the failed unit is left to the next run
     assert one["missing"] == ["train_step duet"] and one["trainings"] == 2
     assert together["target"] == "all 2 targets together" and together["train"] == one["train"] == other["train"] > 0
+
+
+def test_a_verification_whose_certifier_fails_is_not_measured(monkeypatch):
+    import bench.verify
+    unit = {"dataset": "digits", "model": "small", "method": "ibp", "norm": "linf", "eps": 0.1, "certifiers": ["ibp"],
+            "pgd_steps": 1}
+    assert 0 < paper_cost.measure("verify_point", unit, "cpu", points=2) < 5
+    monkeypatch.setattr(bench.verify, "verify_batch",  # as verify_batch reports an out-of-memory certifier
+                        lambda model, x, *args: {"ibp": torch.full((len(x),), float("nan"))})
+    with pytest.raises(RuntimeError, match="certifier ibp failed"):
+        paper_cost.measure("verify_point", unit, "cpu", points=2)

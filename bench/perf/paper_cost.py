@@ -162,10 +162,13 @@ def measure(kind: str, unit: dict, device: str, points: int = POINTS) -> float:
     own = getattr(get_method(unit["method"]), "certifiers", ())
     certifiers = tuple(dict.fromkeys((*unit["certifiers"], *own)))
     generator = torch.Generator(device).manual_seed(0)
-    return median_seconds(lambda: (pgd(model, x, y, unit["eps"], unit["pgd_steps"], unit["eps"] / 4, unit["norm"],
-                                       generator),
-                                   verify_batch(model, x, y, unit["eps"], certifiers, unit["norm"], generator)),
-                          0.0, 1) / batch
+
+    def verify():
+        pgd(model, x, y, unit["eps"], unit["pgd_steps"], unit["eps"] / 4, unit["norm"], generator)
+        margins = verify_batch(model, x, y, unit["eps"], certifiers, unit["norm"], generator)
+        if failed := [name for name, margin in margins.items() if margin.isnan().any()]:  # e.g. out of memory
+            raise RuntimeError(f"certifier {', '.join(failed)} failed (its error is logged above)")
+    return median_seconds(verify, 0.0, 1) / batch
 
 
 def _measure_randomized(kind: str, unit: dict, model, x, y, device: str) -> float:
