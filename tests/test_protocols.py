@@ -19,6 +19,7 @@ DUET = "duet_vanilla_model_guide.txt"
 CRM = "crm_liplt_dynamic_margin_2023.txt"
 CRM_CODE = "Fazlyab et al. (2023) code, o4lc/CRM-LipLT"
 LOCAL_LIP_CODE = "Huang et al. (2021) code, yjhuangcd/local-lipschitz"
+CAP_CODE = "Wong et al. (2018) code, locuslab/convex_adversarial, examples' run script"
 
 
 def after_ramp(warmup: int, rampup: int, epochs: int) -> tuple[int, ...]:
@@ -161,6 +162,9 @@ PROTOCOLS = [
     *[("train_linf", protocol, "pgd", {"options": {"steps": 10}, "warmup_epochs": 0, "rampup_epochs": 0}, THESIS,
        "the step size $\\alpha_{train} = \\epsilon_{train}/4$ and the attack iterations $m = 10$")
       for protocol in ("graddiv_mnist", "graddiv_cifar10", "graddiv_stl10")],
+    *[("train_linf", protocol, "cap", {"options": {"projections": 50}}, CAP_CODE,
+       "# all remaining experiments use an approximation for training with 50 projections")
+      for protocol in ("bcp_mnist", "bcp_cifar10", "bcp_cifar10_linf", "bcp_tinyimagenet")],
     ("train", "imagenet", "sac", {"epochs": 100, "optimizer": "sgd"}, SAC,
      "We train ResNet-50 on ImageNet using SaC for 100 epochs with a batch size of 200 per GPU, SGD optimizer"),
     ("train", "imagenet", "sac", {"lr": 0.01, "lr_schedule": "cosine", "weight_decay": 1e-4, "momentum": 0.9}, SAC,
