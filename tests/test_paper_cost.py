@@ -104,3 +104,9 @@ def test_a_verification_whose_certifier_fails_is_not_measured(monkeypatch):
                         lambda model, x, *args: {"ibp": torch.full((len(x),), float("nan"))})
     with pytest.raises(RuntimeError, match="certifier ibp failed"):
         paper_cost.measure("verify_point", unit, "cpu", points=2)
+
+
+def test_a_residual_network_is_verified_by_the_bounds_that_apply_to_it_as_in_verify_model():
+    unit = {"dataset": "digits_rgb8", "model": "wrn_tiny", "method": "ibp", "norm": "linf", "eps": 0.1,
+            "certifiers": ["ibp", "crown_ibp", "ours"], "pgd_steps": 1}
+    assert 0 < paper_cost.measure("verify_point", unit, "cpu", points=2) < 5
