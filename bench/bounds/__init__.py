@@ -181,7 +181,8 @@ def optimize_slopes(net, ball, spec, y, pre, slopes, steps, step_size):
     with torch.enable_grad():
         for _ in range(steps):
             slopes = {i: a.detach().requires_grad_() for i, a in slopes.items()}
-            margins = _with_own_class(backward_lower(net, spec.detach(), len(net.layers), pre, slopes, _detached(ball)), y)
+            others = backward_lower(net, spec.detach(), len(net.layers), pre, slopes, _detached(ball))
+            margins = _with_own_class(others, y)
             loss = F.cross_entropy(robust_logits(margins), y, reduction="sum")
             grads = torch.autograd.grad(loss, list(slopes.values()))
             slopes = {i: (a - step_size * g.sign()).clamp(0, 1).detach() for (i, a), g in zip(slopes.items(), grads)}

@@ -270,5 +270,6 @@ def main(argv=None) -> None:
     for row in plan(args.targets, timings, config, measure_unit, lambda timings: atomic_write_json(timings, path)):
         _print_row(row)
 
+
 if __name__ == "__main__":
     main()
