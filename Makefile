@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # evaluated on use only (make perf): 1 when torch sees a GPU
 CUDA = $(shell $(BIN)/python -c "import torch; print(1 if torch.cuda.is_available() else '')")
 
-.PHONY: setup test test-slow mutate perf clean-results
+.PHONY: setup test test-slow mutate perf paper-units perf-device clean-results
 
 setup:  ## create .venv and install certbench with its test tools (about 2-3 minutes)
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,22 @@ perf:  ## speed ratios: certify vs raw inference (fp32, fast path); data held on
 	$(BIN)/python -m bench.perf.determinism_cost
 	$(BIN)/python -m bench.perf.data_on_device
 	$(BIN)/python -m bench.perf.bound_memory --batch 50 $(if $(CUDA),--device cuda,--measure-batch 2)
+
+paper-units:  ## every distinct unit of the paper-scale jobs (benchmarks/paper_units.json), to time on a machine without snakemake
+	$(BIN)/python -m bench.perf.paper_cost --write-units benchmarks/paper_units.json all
+
+# perf-device: logs and unit times land in $(OUT); each part stops at its time limit (seconds) with what it has
+OUT ?= benchmarks/device
+PERF_SECONDS ?= 240
+UNITS_SECONDS ?= 280
+perf-device:  ## one prepared run on a GPU with torch but no snakemake (python3 on PATH): make perf, then the units of make paper-units
+	mkdir -p $(OUT)
+	export PYTHONUNBUFFERED=1; \
+	python3 -c "import torch; print(torch.__version__, torch.cuda.get_device_name(0))" >$(OUT)/perf.log 2>&1; \
+	timeout $(PERF_SECONDS) make -k perf BIN="$$(dirname "$$(command -v python3)")" >>$(OUT)/perf.log 2>&1; \
+	timeout $(UNITS_SECONDS) python3 -m bench.perf.paper_cost --units benchmarks/paper_units.json \
+	  --timings $(OUT)/paper_cost.json >$(OUT)/units.log 2>&1; \
+	tail -n 80 $(OUT)/perf.log; tail -n 3 $(OUT)/units.log
 
 clean-results:  ## delete every checkpoint, certificate, log, job timing and generated table or figure
 	rm -rf results logs benchmarks .snakemake report.html

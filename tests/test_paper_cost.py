@@ -35,10 +35,19 @@ def test_a_dry_runs_jobs_are_read_with_their_wildcards():
 
 def test_units_follow_the_paper_protocols(paper):
     scale = paper["scales"]["paper"]
-    [(kind, unit, steps)] = job_units(*parse_dry_run(DRY_RUN)[0], scale)
+    units = job_units(*parse_dry_run(DRY_RUN)[0], scale)
     protocol = scale["train_linf"]["bcp_cifar10"]
-    assert kind == "train_step" and unit["batch"] == protocol["batch_size"] and unit["norm"] == "l2"
-    assert steps == protocol["epochs"] * math.ceil(50_000 / protocol["batch_size"])
+    assert all(kind == "train_step" and unit["batch"] == protocol["batch_size"] and unit["norm"] == "l2"
+               for kind, unit, _ in units)
+    warmup, rampup, per_epoch = protocol["warmup_epochs"], protocol["rampup_epochs"], math.ceil(50_000 / 50)
+    assert [(unit.get("ramp", 1.0), steps) for _, unit, steps in units] == [  # the eps schedule's three phases
+        (0.0, warmup * per_epoch), (0.5, rampup * per_epoch), (1.0, (protocol["epochs"] - warmup - rampup) * per_epoch)]
+    assert "ramp" not in units[2][1]  # the key of the last phase is that of a unit measured at eps_train
+    fig3_6 = {"scale": "paper", "dataset": "cifar10", "model": "medium", "method": "ibp", "eps": "8_255",
+              "protocol": "fig3_6", "seed": "0"}
+    kind, unit, steps = job_units("train_linf_traced", fig3_6, scale)[-1]  # logs the loss at eps_train every step
+    assert kind == "target_loss" and steps == sum(count for kind, _, count in job_units("train_linf", fig3_6, scale)
+                                                  if kind == "train_step")
     wildcards = {"scale": "paper", "dataset": "cifar10", "model": "resnet110", "method": "cohen", "sigma": "0.25",
                  "seed": "0"}
     [(kind, unit, batches)] = job_units("certify_smoothing", wildcards, scale)
@@ -90,7 +99,7 @@ def test_each_measured_unit_is_saved_at_once_a_failed_one_never_and_shared_runs_
         return 2.0
     saved = []
     one, other, together = plan(["a", "b"], {}, paper, measure, lambda timings: saved.append(dict(timings)))
-    assert len(saved) == 1 and list(saved[0].values()) == [2.0]    # the failed unit is left to the next run
+    assert len(saved) == 3 and list(saved[-1].values()) == [2.0] * 3  # 3 phases; the failed unit is left to the next run
     assert one["missing"] == ["train_step duet"] and one["trainings"] == 2
     assert together["target"] == "all 2 targets together" and together["train"] == one["train"] == other["train"] > 0
 
@@ -110,3 +119,55 @@ def test_a_residual_network_is_verified_by_the_bounds_that_apply_to_it_as_in_ver
     unit = {"dataset": "digits_rgb8", "model": "wrn_tiny", "method": "ibp", "norm": "linf", "eps": 0.1,
             "certifiers": ["ibp", "crown_ibp", "ours"], "pgd_steps": 1}
     assert 0 < paper_cost.measure("verify_point", unit, "cpu", points=2) < 5
+
+
+def test_duet_is_measured_with_a_stand_in_guide_of_its_architecture(tmp_path, monkeypatch):
+    monkeypatch.setattr(paper_cost.tempfile, "tempdir", str(tmp_path))
+    unit = {"dataset": "mnist", "model": "small", "method": "duet", "options": {"guide": "standard", "rank": 2},
+            "batch": 4, "sigma": None, "eps": 0.1, "norm": "l2"}
+    assert 0 < paper_cost.measure("train_step", unit, "cpu") < 5
+    assert not list(tmp_path.glob("paper_cost_*"))  # the stand-in's checkpoint is removed
+
+
+def test_a_batch_over_max_batch_is_measured_smaller_scaled_and_said_so(paper, monkeypatch):
+    unit = {"dataset": "mnist", "model": "small", "method": "standard", "batch": 8, "sigma": None, "eps": None,
+            "norm": "linf"}
+    entry = paper_cost.measure("train_step", unit, "cpu", max_batch=2)
+    assert entry["measured_batch"] == 2 and 0 < entry["seconds"] < 5
+    monkeypatch.setattr(paper_cost, "planned_jobs", lambda targets: parse_dry_run(DRY_RUN))
+    units = job_units(*parse_dry_run(DRY_RUN)[0], paper["scales"]["paper"])
+    timings = {unit_key(kind, unit): {"seconds": 3.0, "measured_batch": 2} for kind, unit, _ in units}
+    [row] = plan(["a"], timings, paper)
+    assert row["train"] == pytest.approx(sum(steps for _, _, steps in units) * 3.0 / 3600)
+    assert row["scaled"] == [f"train_step bcp (batch {units[0][1]['batch']} from 2)"]
+
+
+def test_units_written_here_are_measured_elsewhere_without_a_dry_run(tmp_path, monkeypatch):
+    monkeypatch.setattr(paper_cost, "planned_jobs", lambda targets: parse_dry_run(DRY_RUN) * 2)
+    units = tmp_path / "units.json"
+    main(["--write-units", str(units), "x"])
+    [entry, *_] = written = json.loads(units.read_text())
+    assert len(written) == 3 and entry["kind"] == "train_step"  # the job's copies share its 3 phases' units
+    tiny = {**entry["unit"], "dataset": "mnist", "model": "small", "batch": 2}
+    units.write_text(json.dumps([entry, {"kind": "train_step", "unit": tiny}]))
+    monkeypatch.setattr(paper_cost, "planned_jobs", None)  # a machine without snakemake
+    timings = tmp_path / "timings.json"
+    timings.write_text(json.dumps({unit_key("train_step", entry["unit"]): 1.0}))
+    main(["--units", str(units), "--timings", str(timings)])
+    saved = json.loads(timings.read_text())
+    assert saved[unit_key("train_step", entry["unit"])] == 1.0 and 0 < saved[unit_key("train_step", tiny)] < 5
+
+
+def test_each_phase_of_the_eps_schedule_is_measured_at_its_own_ramp(monkeypatch):
+    import bench.methods.schedules as schedules
+    bounds = []
+    real = schedules.margin_bounds
+    monkeypatch.setattr(schedules, "margin_bounds", lambda *args, **kw: bounds.append(args[4]) or real(*args, **kw))
+    unit = {"dataset": "mnist", "model": "small", "method": "crown_ibp_1to0", "batch": 2, "sigma": None, "eps": 0.1,
+            "norm": "linf"}
+    for ramp, expected in ((0.0, []), (0.5, ["crown_ibp"]), (1.0, ["ibp"])):  # beta 1 -> 0: both bounds half-way
+        bounds.clear()
+        paper_cost.measure("train_step", {**unit, "ramp": ramp}, "cpu")
+        assert set(bounds) == set(expected), ramp
+    bounds.clear()
+    assert paper_cost.measure("target_loss", {**unit, "ramp": 0.0}, "cpu") > 0 and set(bounds) == {"ibp"}  # eps_train

@@ -4,7 +4,10 @@ The jobs come from a forced dry run of the DAG at ``scale=paper`` (the same runs
 cost is its count of units times the seconds of one unit measured on this machine's device (``--device``):
 
 - training (rules train, train_linf*): epochs x ceil(training images / batch) steps of the method's loss at the
-  target eps / sigma, on the protocol's model and batch (random pixels; one warm-up step, then the median of two);
+  target eps / sigma, on the protocol's model and batch (random pixels; one warm-up step, then the median of two),
+  measured apart for the warm-up (eps 0), ramp-up (half-way) and last epochs of the protocol's eps schedule, whose
+  steps can differ (a plain cross-entropy; both bounds of a beta schedule); plus, where the protocol logs the loss
+  at eps_train (thesis fig. 3.8), that loss without gradients at every step;
 - randomized-smoothing certification: test points x (n0 + n) / batch forward passes of the base classifier;
 - l_inf / l2 verification: test points x the seconds per point of PGD and every certifier of the run, measured
   on a batch of 4 points (``--points``; 1 where the exact bounds take minutes, e.g. on a CPU);
@@ -15,8 +18,12 @@ cost is its count of units times the seconds of one unit measured on this machin
 Measured seconds are kept in a JSON file (``--timings``, default ``benchmarks/paper_cost.json``, written after
 every unit, so an interrupted run resumes): measure once on the GPU you will use, then plan any target from the
 file; ``--no-measure`` only reads it. A unit that could not be measured (e.g. Duet without its guide on disk) is
-reported, never guessed. Data loading, checkpointing, the per-epoch evaluation some protocols add and work done
-once per model (LipLT's certificate constants, computed in the warm-up call) are not counted.
+reported, never guessed; Duet's guide is a stand-in of its architecture (its weights change no cost). A device
+without the memory for a protocol's batch measures a smaller one (``--max-batch``), scaled by the batch ratio and
+listed as such. Data loading, checkpointing, the per-epoch evaluation some protocols add, weight traces (every 50th
+step, ``bench.perf.trace_overhead``) and work done once per model (LipLT's certificate constants, computed in the
+warm-up call) are not counted. A machine without snakemake measures the units of a file written where the DAG is
+(``--write-units`` here, ``--units`` there; ``make paper-units``, ``make perf-device``).
 """
 from __future__ import annotations
 
@@ -26,6 +33,8 @@ import math
 import re
 import subprocess
 import sys
+import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -97,7 +106,8 @@ def job_units(rule: str, w: dict, scale: dict, tables: dict | None = None) -> li
         unit = {"method": w["method"], "sigma": None, "eps": parse_eps(w["eps"]), "norm": protocol_norm(settings)}
     elif rule == "certify_smoothing":
         settings = scale["certify"][w["dataset"]]
-        batches = _points(settings, SPLIT_SIZES[w["dataset"]][1]) * (settings["n0"] + settings["n"]) / settings["batch_size"]
+        points = _points(settings, SPLIT_SIZES[w["dataset"]][1])
+        batches = points * (settings["n0"] + settings["n"]) / settings["batch_size"]
         return [("forward", {"dataset": w["dataset"], "model": w["model"], "batch": settings["batch_size"]}, batches)]
     elif rule == "verify_linf":
         settings = scale["verify"][w["dataset"]]
@@ -108,10 +118,24 @@ def job_units(rule: str, w: dict, scale: dict, tables: dict | None = None) -> li
         return [("verify_point", unit, _points(settings, SPLIT_SIZES[w["dataset"]][1]))]
     else:
         return []
-    steps = settings["epochs"] * math.ceil(SPLIT_SIZES[w["dataset"]][0] / settings["batch_size"])
     unit.update(dataset=w["dataset"], model=w["model"], batch=settings["batch_size"],
                 options=settings.get("options", {}), normalize=settings.get("normalize", True))
-    return [("train_step", unit, steps)]
+    per_epoch = math.ceil(SPLIT_SIZES[w["dataset"]][0] / settings["batch_size"])
+    units = [("train_step", {**unit, **({"ramp": ramp} if ramp != 1 else {})}, epochs * per_epoch)
+             for ramp, epochs in ramp_phases(settings) if epochs]
+    if settings.get("log_target_loss"):  # the loss at eps_train, without gradients, before every step
+        units.append(("target_loss", unit, settings["epochs"] * per_epoch))
+    return units
+
+
+def ramp_phases(settings: dict) -> list[tuple[float, int]]:
+    """(ramp, epochs) of a training's schedule (``bench.methods.schedules.ramp_fraction``): warm-up at eps 0
+    (a plain cross-entropy step for the certified losses), ramp-up (measured half-way: a beta schedule of 1 -> 0
+    then computes both bounds, which its last epochs skip), then the target eps."""
+    epochs = settings["epochs"]
+    warmup = min(settings.get("warmup_epochs", 0), epochs)
+    rampup = min(settings.get("rampup_epochs", 0), epochs - warmup)
+    return [(0.0, warmup), (0.5, rampup), (1.0, epochs - warmup - rampup)]
 
 
 def unit_key(kind: str, unit: dict) -> str:
@@ -120,9 +144,21 @@ def unit_key(kind: str, unit: dict) -> str:
     return f"{kind} {json.dumps({k: v for k, v in unit.items() if k not in ('eps', 'sigma')}, sort_keys=True)}"
 
 
-def measure(kind: str, unit: dict, device: str, points: int = POINTS) -> float:
+def measure(kind: str, unit: dict, device: str, points: int = POINTS, max_batch: int | None = None) -> float | dict:
     """Seconds of one unit on ``device``: a training step, a forward batch, or the verification (attack,
-    analysis) of one point, measured on a batch of ``points``."""
+    analysis) of one point, measured on a batch of ``points``. A step or forward batch larger than ``max_batch``
+    is measured on ``max_batch`` images and scaled by the ratio of batch sizes: returned as ``{"seconds": ...,
+    "measured_batch": ...}`` so the plan can say so (an upper bound where a full batch would use the device
+    better, as on a GPU; about exact on a CPU)."""
+    batch = unit.get("batch", points)
+    if max_batch and batch > max_batch:
+        seconds = measure(kind, {**unit, "batch": max_batch}, device, points)
+        return {"seconds": seconds * batch / max_batch, "measured_batch": max_batch}
+    with tempfile.TemporaryDirectory(prefix="paper_cost_") as scratch:  # for a stand-in guide's checkpoint
+        return _measure(kind, unit, device, batch, Path(scratch))
+
+
+def _measure(kind: str, unit: dict, device: str, batch: int, scratch: Path) -> float:
     from bench.data import dataset_spec
     from bench.methods import TrainContext, get_method
     from bench.models import build_model
@@ -131,10 +167,11 @@ def measure(kind: str, unit: dict, device: str, points: int = POINTS) -> float:
     torch.manual_seed(0)
     model = build_model(unit["model"], spec, unit.get("normalize", True))
     method = get_method(unit["method"], unit.get("options")) if unit.get("method") else None
+    if hasattr(method, "guide"):  # Duet: its guide's weights change no cost; a same-architecture stand-in
+        method = _with_stand_in_guide(method, unit, scratch / "guide.pt")
     if hasattr(method, "transform_model"):  # a randomized network's layers
         model = method.transform_model(model)
     model = model.to(device)
-    batch = unit.get("batch", points)
     x = torch.rand(batch, *spec.shape, device=device)
     y = torch.randint(0, spec.num_classes, (batch,), device=device)
     if kind == "forward":
@@ -143,12 +180,15 @@ def measure(kind: str, unit: dict, device: str, points: int = POINTS) -> float:
             return median_seconds(lambda: model(x), 0.0, 2)
     if kind in ("eot_point", "gradient_point", "transfer_point"):
         return _measure_randomized(kind, unit, model.eval(), x, y, device) / batch
-    if kind == "train_step":
+    if kind in ("train_step", "target_loss"):
         if hasattr(method, "initialize"):
             method.initialize(model)
         optimizer = torch.optim.SGD(model.parameters(), 1e-6)
         ctx = TrainContext(0, 1, torch.Generator(device).manual_seed(0), sigma=unit["sigma"], eps=unit["eps"],
-                           norm=unit["norm"], train_size=SPLIT_SIZES[unit["dataset"]][0])
+                           ramp=unit.get("ramp", 1.0), norm=unit["norm"], train_size=SPLIT_SIZES[unit["dataset"]][0])
+        if kind == "target_loss":  # as the trainer logs it: at the end of the schedule
+            from bench.train import target_loss
+            return median_seconds(lambda: target_loss(method, model.train(), x, y, replace(ctx, ramp=1.0)), 0.0, 2)
 
         def step():
             optimizer.zero_grad(set_to_none=True)
@@ -171,6 +211,20 @@ def measure(kind: str, unit: dict, device: str, points: int = POINTS) -> float:
         if failed := [name for name, margin in margins.items() if margin.isnan().any()]:  # e.g. out of memory
             raise RuntimeError(f"certifier {', '.join(failed)} failed (its error is logged above)")
     return median_seconds(verify, 0.0, 1) / batch
+
+
+def _with_stand_in_guide(method, unit: dict, path: Path):
+    """``method`` guided by a randomly initialised model of ``model``'s architecture (the guide run's checkpoint
+    is not on disk before the DAG runs). The step's cost does not depend on the guide's weights: its rotations are
+    computed once, then every step multiplies by matrices of the same shapes."""
+    from bench.data import dataset_spec
+    from bench.io import atomic_torch_save
+    from bench.models import build_model
+
+    torch.manual_seed(1)
+    guide = build_model(unit["model"], dataset_spec(unit["dataset"]), unit.get("normalize", True))
+    atomic_torch_save({"state_dict": guide.state_dict()}, path)
+    return replace(method, guide=str(path))
 
 
 def _measure_randomized(kind: str, unit: dict, model, x, y, device: str) -> float:
@@ -200,7 +254,7 @@ def _measure_randomized(kind: str, unit: dict, model, x, y, device: str) -> floa
     return median_seconds(transfer, 0.0, 1)
 
 
-Measure = Callable[[str, dict], float]  # (kind, unit) -> seconds
+Measure = Callable[[str, dict], "float | dict"]  # (kind, unit) -> seconds, or measure's scaled entry
 
 
 def plan(targets: list[str], timings: dict, config: dict, measure_unit: Measure | None = None,
@@ -221,26 +275,53 @@ def cost(jobs: list[tuple[str, dict]], timings: dict, config: dict, measure_unit
     """Device hours of ``jobs``. ``save`` gets the timings after every new measurement, so an interrupted plan
     keeps what it measured; a unit that failed (kept in ``failed``) is not saved, so the next run tries again."""
     hours = {"train": 0.0, "certify": 0.0}
-    missing, trainings = set(), 0
+    missing, scaled, trainings = set(), set(), 0
     for rule, wildcards in jobs:
-        for kind, unit, count in job_units(rule, wildcards, config["scales"]["paper"], config["tables"]):
+        units = job_units(rule, wildcards, config["scales"]["paper"], config["tables"])
+        trainings += any(kind == "train_step" for kind, _, _ in units)
+        for kind, unit, count in units:
             key = unit_key(kind, unit)
-            trainings += kind == "train_step"
-            if key not in timings and key not in failed and measure_unit:
-                name = f"{kind} {unit['dataset']}/{unit['model']}/{unit.get('method')}"
-                try:
-                    timings[key] = measure_unit(kind, unit)
-                    print(f"  measured {name}: {timings[key]:.3g} s", file=sys.stderr, flush=True)
-                    save(timings)
-                except Exception as err:  # reported as not measured, never guessed
-                    failed.add(key)
-                    print(f"  not measured: {name}: {err}", file=sys.stderr, flush=True)
-            seconds = timings.get(key)
-            if seconds is None:
-                missing.add(f"{kind} {unit.get('method', unit['model'])}")
+            if measure_unit:
+                measure_missing(kind, unit, timings, measure_unit, save, failed)
+            name = f"{kind} {unit.get('method', unit['model'])}"
+            if key not in timings:
+                missing.add(name)
                 continue
-            hours["train" if kind == "train_step" else "certify"] += count * seconds / 3600
-    return {"trainings": trainings, **hours, "missing": sorted(missing)}
+            if isinstance(timings[key], dict):
+                scaled.add(f"{name} (batch {unit['batch']} from {timings[key]['measured_batch']})")
+            part = "train" if kind in ("train_step", "target_loss") else "certify"
+            hours[part] += count * _seconds(timings[key]) / 3600
+    return {"trainings": trainings, **hours, "missing": sorted(missing), "scaled": sorted(scaled)}
+
+
+def measure_missing(kind: str, unit: dict, timings: dict, measure_unit: Measure, save: Callable[[dict], None],
+                    failed: set[str]) -> None:
+    """Measure a unit ``timings`` lacks and ``save`` them; a failure is reported, kept in ``failed``, not saved."""
+    key = unit_key(kind, unit)
+    if key in timings or key in failed:
+        return
+    name = f"{kind} {unit['dataset']}/{unit['model']}/{unit.get('method')}"
+    try:
+        timings[key] = measure_unit(kind, unit)
+        print(f"  measured {name}: {_seconds(timings[key]):.3g} s", file=sys.stderr, flush=True)
+        save(timings)
+    except Exception as err:  # reported as not measured, never guessed
+        failed.add(key)
+        print(f"  not measured: {name}: {err}", file=sys.stderr, flush=True)
+
+
+def needed_units(targets: list[str], config: dict) -> list[dict]:
+    """Every distinct unit the targets' jobs need, as ``{"kind", "unit"}``, for ``--write-units``."""
+    units = {}
+    for rule, wildcards in planned_jobs(targets):
+        for kind, unit, _ in job_units(rule, wildcards, config["scales"]["paper"], config["tables"]):
+            units.setdefault(unit_key(kind, unit), {"kind": kind, "unit": unit})
+    return list(units.values())
+
+
+def _seconds(entry: float | dict) -> float:
+    """A timing file's entry: seconds, or ``measure``'s scaled ``{"seconds", "measured_batch"}``."""
+    return entry["seconds"] if isinstance(entry, dict) else entry
 
 
 def _print_row(row: dict) -> None:
@@ -249,25 +330,52 @@ def _print_row(row: dict) -> None:
           flush=True)
     if row["missing"]:
         print(f"  not counted (not measured): {', '.join(row['missing'])}", flush=True)
+    if row.get("scaled"):
+        print(f"  scaled from a smaller batch (--max-batch): {', '.join(row['scaled'])}", flush=True)
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("targets", nargs="+")
+    parser.add_argument("targets", nargs="*")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--timings", default="benchmarks/paper_cost.json")
     parser.add_argument("--no-measure", action="store_true", help="only read --timings")
     parser.add_argument("--points", type=int, default=POINTS,
                         help="test points per batch when measuring a per-point unit (1 on a slow device)")
+    parser.add_argument("--max-batch", type=int, help="measure larger training / forward batches on this many "
+                        "images and scale by the batch ratio (a device without the memory for the full batch)")
+    parser.add_argument("--write-units", metavar="FILE", help="write the distinct units the targets need to FILE "
+                        "and stop: measure them with --units where snakemake is not installed")
+    parser.add_argument("--units", metavar="FILE", help="measure the units of FILE (from --write-units) into "
+                        "--timings, without a dry run; plan from that file later with --no-measure")
     args = parser.parse_args(argv)
+    if not args.targets and not args.units:
+        parser.error("name the targets to plan (or --units FILE to measure)")
     path = Path(args.timings)
     timings = json.loads(path.read_text()) if path.exists() else {}
     config = yaml.safe_load(Path("config/config.yaml").read_text())
+    if args.write_units:
+        units = needed_units(args.targets, config)
+        atomic_write_json(units, args.write_units)
+        print(f"{len(units)} units written to {args.write_units}")
+        return
+    if args.units and args.no_measure:
+        parser.error("--units measures: drop --no-measure")
     device = torch.cuda.get_device_name(0) if args.device.startswith("cuda") else "cpu"
+    measure_unit = None if args.no_measure else (
+        lambda kind, unit: measure(kind, unit, args.device, args.points, args.max_batch))
+
+    def save(timings: dict) -> None:
+        atomic_write_json(timings, path)
+    if args.units:
+        failed: set[str] = set()
+        for entry in json.loads(Path(args.units).read_text()):
+            measure_missing(entry["kind"], entry["unit"], timings, measure_unit, save, failed)
+        print(f"{len(timings)} unit times on {device} in {path}; {len(failed)} could not be measured")
+        return
     print(f"device hours at paper scale, unit times measured on {device} (kept in {path})")
     print(f"{'target':<44} {'trainings':>9} {'train h':>9} {'certify/verify h':>17} {'total h':>9}")
-    measure_unit = None if args.no_measure else lambda kind, unit: measure(kind, unit, args.device, args.points)
-    for row in plan(args.targets, timings, config, measure_unit, lambda timings: atomic_write_json(timings, path)):
+    for row in plan(args.targets, timings, config, measure_unit, save):
         _print_row(row)
 
 
