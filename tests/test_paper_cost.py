@@ -7,7 +7,7 @@ import pytest
 import torch
 import yaml
 
-from bench.perf import paper_cost
+from bench.perf import paper_cost, unit_time
 from conftest import REPO
 from bench.perf.paper_cost import SPLIT_SIZES, job_units, main, parse_dry_run, plan, unit_key
 
@@ -86,7 +86,7 @@ def test_eot_jobs_count_points_times_radii_and_their_units_are_measured_on_the_r
     tiny = {"dataset": "digits", "model": "small", "method": "adv_bnn", "attack": "pgd_n2", "steps": 2, "members": 3,
             "samples": 3}
     for kind in ("eot_point", "gradient_point", "transfer_point"):
-        assert 0 < paper_cost.measure(kind, tiny, "cpu") < 5
+        assert 0 < unit_time.measure(kind, tiny, "cpu") < 5
 
 
 def test_each_measured_unit_is_saved_at_once_a_failed_one_never_and_shared_runs_count_once(paper, monkeypatch):
@@ -108,31 +108,31 @@ def test_a_verification_whose_certifier_fails_is_not_measured(monkeypatch):
     import bench.verify
     unit = {"dataset": "digits", "model": "small", "method": "ibp", "norm": "linf", "eps": 0.1, "certifiers": ["ibp"],
             "pgd_steps": 1}
-    assert 0 < paper_cost.measure("verify_point", unit, "cpu", points=2) < 5
+    assert 0 < unit_time.measure("verify_point", unit, "cpu", points=2) < 5
     monkeypatch.setattr(bench.verify, "verify_batch",  # as verify_batch reports an out-of-memory certifier
                         lambda model, x, *args: {"ibp": torch.full((len(x),), float("nan"))})
     with pytest.raises(RuntimeError, match="certifier ibp failed"):
-        paper_cost.measure("verify_point", unit, "cpu", points=2)
+        unit_time.measure("verify_point", unit, "cpu", points=2)
 
 
 def test_a_residual_network_is_verified_by_the_bounds_that_apply_to_it_as_in_verify_model():
     unit = {"dataset": "digits_rgb8", "model": "wrn_tiny", "method": "ibp", "norm": "linf", "eps": 0.1,
             "certifiers": ["ibp", "crown_ibp", "ours"], "pgd_steps": 1}
-    assert 0 < paper_cost.measure("verify_point", unit, "cpu", points=2) < 5
+    assert 0 < unit_time.measure("verify_point", unit, "cpu", points=2) < 5
 
 
 def test_duet_is_measured_with_a_stand_in_guide_of_its_architecture(tmp_path, monkeypatch):
-    monkeypatch.setattr(paper_cost.tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(unit_time.tempfile, "tempdir", str(tmp_path))
     unit = {"dataset": "mnist", "model": "small", "method": "duet", "options": {"guide": "standard", "rank": 2},
             "batch": 4, "sigma": None, "eps": 0.1, "norm": "l2"}
-    assert 0 < paper_cost.measure("train_step", unit, "cpu") < 5
+    assert 0 < unit_time.measure("train_step", unit, "cpu") < 5
     assert not list(tmp_path.glob("paper_cost_*"))  # the stand-in's checkpoint is removed
 
 
 def test_a_batch_over_max_batch_is_measured_smaller_scaled_and_said_so(paper, monkeypatch):
     unit = {"dataset": "mnist", "model": "small", "method": "standard", "batch": 8, "sigma": None, "eps": None,
             "norm": "linf"}
-    entry = paper_cost.measure("train_step", unit, "cpu", max_batch=2)
+    entry = unit_time.measure("train_step", unit, "cpu", max_batch=2)
     assert entry["measured_batch"] == 2 and 0 < entry["seconds"] < 5
     monkeypatch.setattr(paper_cost, "planned_jobs", lambda targets: parse_dry_run(DRY_RUN))
     units = job_units(*parse_dry_run(DRY_RUN)[0], paper["scales"]["paper"])
@@ -167,7 +167,7 @@ def test_each_phase_of_the_eps_schedule_is_measured_at_its_own_ramp(monkeypatch)
             "norm": "linf"}
     for ramp, expected in ((0.0, []), (0.5, ["crown_ibp"]), (1.0, ["ibp"])):  # beta 1 -> 0: both bounds half-way
         bounds.clear()
-        paper_cost.measure("train_step", {**unit, "ramp": ramp}, "cpu")
+        unit_time.measure("train_step", {**unit, "ramp": ramp}, "cpu")
         assert set(bounds) == set(expected), ramp
     bounds.clear()
-    assert paper_cost.measure("target_loss", {**unit, "ramp": 0.0}, "cpu") > 0 and set(bounds) == {"ibp"}  # eps_train
+    assert unit_time.measure("target_loss", {**unit, "ramp": 0.0}, "cpu") > 0 and set(bounds) == {"ibp"}  # eps_train
