@@ -45,9 +45,11 @@ def test_units_follow_the_paper_protocols(paper):
     assert "ramp" not in units[2][1]  # the key of the last phase is that of a unit measured at eps_train
     fig3_6 = {"scale": "paper", "dataset": "cifar10", "model": "medium", "method": "ibp", "eps": "8_255",
               "protocol": "fig3_6", "seed": "0"}
-    kind, unit, steps = job_units("train_linf_traced", fig3_6, scale)[-1]  # logs the loss at eps_train every step
-    assert kind == "target_loss" and steps == sum(count for kind, _, count in job_units("train_linf", fig3_6, scale)
-                                                  if kind == "train_step")
+    *phases, (target, _, every_step), (trace, _, traced) = job_units("train_linf_traced", fig3_6, scale)
+    steps = sum(count for _, _, count in phases)  # the loss at eps_train before every step, a trace every 50th
+    assert (target, every_step, trace) == ("target_loss", steps, "trace") and traced == math.ceil(steps / 50)
+    bnn = {**fig3_6, "model": "graddiv_mnist", "method": "adv_bnn", "protocol": "graddiv_mnist", "eps": "0.3"}
+    assert job_units("train_linf_concentration", bnn, scale)[-1][0] == "concentration"
     wildcards = {"scale": "paper", "dataset": "cifar10", "model": "resnet110", "method": "cohen", "sigma": "0.25",
                  "seed": "0"}
     [(kind, unit, batches)] = job_units("certify_smoothing", wildcards, scale)
@@ -76,7 +78,8 @@ def test_hours_are_unit_seconds_times_counts_and_unmeasured_units_are_reported(r
     assert ">= " in capsys.readouterr().out  # a total with units left out says it is a lower bound
 
 
-def test_eot_jobs_count_points_times_radii_and_their_units_are_measured_on_the_randomized_network(paper):
+def test_eot_jobs_count_points_times_radii_and_their_units_are_measured_on_the_randomized_network(paper,
+                                                                                                 monkeypatch):
     scale, tables = paper["scales"]["paper"], paper["tables"]
     w = {"dataset": "mnist", "model": "graddiv_mnist", "method": "adv_bnn", "attack": "pgd_n20"}
     [(kind, unit, count)] = job_units("attack_eot", w, scale, tables)
@@ -87,6 +90,16 @@ def test_eot_jobs_count_points_times_radii_and_their_units_are_measured_on_the_r
             "samples": 3}
     for kind in ("eot_point", "gradient_point", "transfer_point"):
         assert 0 < unit_time.measure(kind, tiny, "cpu") < 5
+    step = {**tiny, "dataset": "mnist", "batch": 2, "sigma": None, "eps": 0.1, "norm": "linf"}
+    import bench.concentration
+    import bench.traces
+    calls = []
+    for module, name in ((bench.concentration, "sample_gradients"), (bench.traces.Tracer, "before_step")):
+        real = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda *a, real=real, name=name, **kw: calls.append(name) or real(*a, **kw))
+    for kind, method in (("concentration", "adv_bnn"), ("trace", "ibp")):  # what protocols add to a step
+        assert 0 < unit_time.measure(kind, {**step, "method": method}, "cpu") < 5
+    assert set(calls) == {"sample_gradients", "before_step"}
 
 
 def test_each_measured_unit_is_saved_at_once_a_failed_one_never_and_shared_runs_count_once(paper, monkeypatch):
@@ -99,7 +112,7 @@ def test_each_measured_unit_is_saved_at_once_a_failed_one_never_and_shared_runs_
         return 2.0
     saved = []
     one, other, together = plan(["a", "b"], {}, paper, measure, lambda timings: saved.append(dict(timings)))
-    assert len(saved) == 3 and list(saved[-1].values()) == [2.0] * 3  # 3 phases; the failed unit is left to the next run
+    assert len(saved) == 3 and list(saved[-1].values()) == [2.0] * 3  # 3 phases; the failure: next run
     assert one["missing"] == ["train_step duet"] and one["trainings"] == 2
     assert together["target"] == "all 2 targets together" and together["train"] == one["train"] == other["train"] > 0
 

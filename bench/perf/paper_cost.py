@@ -6,8 +6,9 @@ cost is its count of units times the seconds of one unit measured on this machin
 - training (rules train, train_linf*): epochs x ceil(training images / batch) steps of the method's loss at the
   target eps / sigma, on the protocol's model and batch (random pixels; one warm-up step, then the median of two),
   measured apart for the warm-up (eps 0), ramp-up (half-way) and last epochs of the protocol's eps schedule, whose
-  steps can differ (a plain cross-entropy; both bounds of a beta schedule); plus, where the protocol logs the loss
-  at eps_train (thesis fig. 3.8), that loss without gradients at every step;
+  steps can differ (a plain cross-entropy; both bounds of a beta schedule); plus what a protocol adds to its
+  steps: the loss at eps_train without gradients (``log_target_loss``, thesis fig. 3.8), a randomized network's
+  gradient samples (``log_concentration``, fig. 2.3), and every ``trace_every``-th step's trace (``bench.traces``);
 - randomized-smoothing certification: test points x (n0 + n) / batch forward passes of the base classifier;
 - l_inf / l2 verification: test points x the seconds per point of PGD and every certifier of the run, measured
   on a batch of 4 points (``--points``; 1 where the exact bounds take minutes, e.g. on a CPU);
@@ -17,13 +18,13 @@ cost is its count of units times the seconds of one unit measured on this machin
 
 Measured seconds are kept in a JSON file (``--timings``, default ``benchmarks/paper_cost.json``, written after
 every unit, so an interrupted run resumes): measure once on the GPU you will use, then plan any target from the
-file; ``--no-measure`` only reads it. A unit that could not be measured (e.g. Duet without its guide on disk) is
-reported, never guessed; Duet's guide is a stand-in of its architecture (its weights change no cost). A device
-without the memory for a protocol's batch measures a smaller one (``--max-batch``), scaled by the batch ratio and
-listed as such. Data loading, checkpointing, the per-epoch evaluation some protocols add, weight traces (every 50th
-step, ``bench.perf.trace_overhead``) and work done once per model (LipLT's certificate constants, computed in the
-warm-up call) are not counted. A machine without snakemake measures the units of a file written where the DAG is
-(``--write-units`` here, ``--units`` there; ``make paper-units``, ``make perf-device``).
+file; ``--no-measure`` only reads it. A unit that could not be measured (e.g. out of memory) is reported, never
+guessed. Duet is measured with a stand-in guide of its architecture (the guide's weights change no cost). A
+device without the memory for a protocol's batch measures a smaller one (``--max-batch``), scaled by the batch
+ratio and listed as such. Data loading, checkpointing, the per-epoch evaluation and logs some protocols add, and
+work done once per model (LipLT's certificate constants, computed in the warm-up call) are not counted. A
+machine without snakemake measures the units of a file written where the DAG is (``--write-units`` here,
+``--units`` there; ``make paper-units``, ``make perf-device``).
 """
 from __future__ import annotations
 
@@ -44,6 +45,7 @@ from bench.perf.unit_time import POINTS, SPLIT_SIZES, measure
 from bench.protocols import protocol_norm, resolve_protocol
 from bench.reference import table_parts
 
+TRAINING_UNITS = ("train_step", "target_loss", "concentration", "trace")
 TRAIN_RULES = ("train", "train_linf", "train_linf_traced", "train_linf_lipschitz", "train_linf_concentration")
 
 
@@ -117,8 +119,13 @@ def job_units(rule: str, w: dict, scale: dict, tables: dict | None = None) -> li
     per_epoch = math.ceil(SPLIT_SIZES[w["dataset"]][0] / settings["batch_size"])
     units = [("train_step", {**unit, **({"ramp": ramp} if ramp != 1 else {})}, epochs * per_epoch)
              for ramp, epochs in ramp_phases(settings) if epochs]
-    if settings.get("log_target_loss"):  # the loss at eps_train, without gradients, before every step
-        units.append(("target_loss", unit, settings["epochs"] * per_epoch))
+    steps = settings["epochs"] * per_epoch  # work some protocols add to their steps (bench.train):
+    if settings.get("log_target_loss"):  # the loss at eps_train without gradients, every step
+        units.append(("target_loss", unit, steps))
+    if settings.get("log_concentration"):  # 3 gradient samples of a randomized network, every step
+        units.append(("concentration", unit, steps))
+    if settings.get("trace_every"):  # a traced step's extra gradients and losses
+        units.append(("trace", unit, math.ceil(steps / settings["trace_every"])))
     return units
 
 
@@ -173,7 +180,7 @@ def cost(jobs: list[tuple[str, dict]], timings: dict, config: dict, measure_unit
                 continue
             if isinstance(timings[key], dict):
                 scaled.add(f"{name} (batch {unit['batch']} from {timings[key]['measured_batch']})")
-            part = "train" if kind in ("train_step", "target_loss") else "certify"
+            part = "train" if kind in TRAINING_UNITS else "certify"
             hours[part] += count * _seconds(timings[key]) / 3600
     return {"trainings": trainings, **hours, "missing": sorted(missing), "scaled": sorted(scaled)}
 

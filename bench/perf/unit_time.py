@@ -54,12 +54,14 @@ def _measure(kind: str, unit: dict, device: str, batch: int, scratch: Path) -> f
             return median_seconds(lambda: model(x), 0.0, 2)
     if kind in ("eot_point", "gradient_point", "transfer_point"):
         return _measure_randomized(kind, unit, model.eval(), x, y, device) / batch
-    if kind in ("train_step", "target_loss"):
+    if kind in ("train_step", "target_loss", "concentration", "trace"):
         if hasattr(method, "initialize"):
             method.initialize(model)
         optimizer = torch.optim.SGD(model.parameters(), 1e-6)
         ctx = TrainContext(0, 1, torch.Generator(device).manual_seed(0), sigma=unit["sigma"], eps=unit["eps"],
                            ramp=unit.get("ramp", 1.0), norm=unit["norm"], train_size=SPLIT_SIZES[unit["dataset"]][0])
+        if kind in ("concentration", "trace"):
+            return median_seconds(_step_logger(kind, method, model.train(), x, y, ctx), 0.0, 2)
         if kind == "target_loss":  # as the trainer logs it: at the end of the schedule
             from bench.train import target_loss
             return median_seconds(lambda: target_loss(method, model.train(), x, y, replace(ctx, ramp=1.0)), 0.0, 2)
@@ -85,6 +87,22 @@ def _measure(kind: str, unit: dict, device: str, batch: int, scratch: Path) -> f
         if failed := [name for name, margin in margins.items() if margin.isnan().any()]:  # e.g. out of memory
             raise RuntimeError(f"certifier {', '.join(failed)} failed (its error is logged above)")
     return median_seconds(verify, 0.0, 1) / batch
+
+
+def _step_logger(kind: str, method, model, x, y, ctx):
+    """What the trainer adds to a step (``bench.train``): GradDiv's concentration measures, or a trace's work
+    before and after the step (gradients at theta_t and theta_t+1, losses along the step, ReLU bounds)."""
+    if kind == "concentration":
+        from bench.concentration import ConcentrationLog
+        log = ConcentrationLog()
+        return lambda: log.measure(model, x, y, torch.Generator(x.device).manual_seed(0))
+    from bench.traces import Tracer
+    tracer = Tracer(method, model, every=1)
+
+    def trace():
+        tracer.before_step(x, y, ctx, seed=0, lr=1e-6)
+        tracer.after_step(0, 0.0, ctx)
+    return trace
 
 
 def _with_stand_in_guide(method, unit: dict, path: Path):
