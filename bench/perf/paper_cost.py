@@ -41,11 +41,10 @@ import torch
 import yaml
 
 from bench.io import atomic_write_json, parse_eps
-from bench.perf.unit_time import POINTS, SPLIT_SIZES, measure
+from bench.perf.unit_time import POINTS, SPLIT_SIZES, TRAINING_KINDS, measure
 from bench.protocols import protocol_norm, resolve_protocol
 from bench.reference import table_parts
 
-TRAINING_UNITS = ("train_step", "target_loss", "concentration", "trace")
 TRAIN_RULES = ("train", "train_linf", "train_linf_traced", "train_linf_lipschitz", "train_linf_concentration")
 
 
@@ -180,7 +179,7 @@ def cost(jobs: list[tuple[str, dict]], timings: dict, config: dict, measure_unit
                 continue
             if isinstance(timings[key], dict):
                 scaled.add(f"{name} (batch {unit['batch']} from {timings[key]['measured_batch']})")
-            part = "train" if kind in TRAINING_UNITS else "certify"
+            part = "train" if kind in TRAINING_KINDS else "certify"
             hours[part] += count * _seconds(timings[key]) / 3600
     return {"trainings": trainings, **hours, "missing": sorted(missing), "scaled": sorted(scaled)}
 

@@ -1,6 +1,6 @@
 """Seconds of one unit of a paper-scale job on a device, for the cost planner (``bench.perf.paper_cost``): a
-training step (or the loss at eps_train without gradients), a forward batch of the smoothing classifier, or the
-verification, EOT attack, gradient samples or transfer attacks of one test point. Random pixels, the protocol's
+training step or what a protocol adds to one, a forward batch of the smoothing classifier, or the verification,
+EOT attack, gradient samples or transfer attacks of one test point. Random pixels, the protocol's
 model and batch; one warm-up call, then the median of two (one for the per-point units)."""
 from __future__ import annotations
 
@@ -10,12 +10,14 @@ from pathlib import Path
 
 import torch
 
+from bench.methods import TrainContext
 from bench.perf import median_seconds
 
 # Images in the training and test split of each paper dataset (the standard splits the loaders read).
 SPLIT_SIZES = {"mnist": (60_000, 10_000), "cifar10": (50_000, 10_000), "svhn": (73_257, 26_032),
                "imagenet": (1_281_167, 50_000), "tinyimagenet": (100_000, 10_000), "stl10": (5_000, 8_000)}
 POINTS = 4  # test points per batch when measuring a per-point unit (--points)
+TRAINING_KINDS = ("train_step", "target_loss", "concentration", "trace")  # the units of a training job
 
 
 def measure(kind: str, unit: dict, device: str, points: int = POINTS, max_batch: int | None = None) -> float | dict:
@@ -34,7 +36,7 @@ def measure(kind: str, unit: dict, device: str, points: int = POINTS, max_batch:
 
 def _measure(kind: str, unit: dict, device: str, batch: int, scratch: Path) -> float:
     from bench.data import dataset_spec
-    from bench.methods import TrainContext, get_method
+    from bench.methods import get_method
     from bench.models import build_model
 
     spec = dataset_spec(unit["dataset"])
@@ -54,23 +56,8 @@ def _measure(kind: str, unit: dict, device: str, batch: int, scratch: Path) -> f
             return median_seconds(lambda: model(x), 0.0, 2)
     if kind in ("eot_point", "gradient_point", "transfer_point"):
         return _measure_randomized(kind, unit, model.eval(), x, y, device) / batch
-    if kind in ("train_step", "target_loss", "concentration", "trace"):
-        if hasattr(method, "initialize"):
-            method.initialize(model)
-        optimizer = torch.optim.SGD(model.parameters(), 1e-6)
-        ctx = TrainContext(0, 1, torch.Generator(device).manual_seed(0), sigma=unit["sigma"], eps=unit["eps"],
-                           ramp=unit.get("ramp", 1.0), norm=unit["norm"], train_size=SPLIT_SIZES[unit["dataset"]][0])
-        if kind in ("concentration", "trace"):
-            return median_seconds(_step_logger(kind, method, model.train(), x, y, ctx), 0.0, 2)
-        if kind == "target_loss":  # as the trainer logs it: at the end of the schedule
-            from bench.train import target_loss
-            return median_seconds(lambda: target_loss(method, model.train(), x, y, replace(ctx, ramp=1.0)), 0.0, 2)
-
-        def step():
-            optimizer.zero_grad(set_to_none=True)
-            method.loss(model.train(), x, y, ctx).backward()
-            optimizer.step()
-        return median_seconds(step, 0.0, 2)
+    if kind in TRAINING_KINDS:
+        return _measure_training(kind, method, model, x, y, unit, device)
     from bench.attacks import pgd
     from bench.bounds import applies
     from bench.verify import verify_batch
@@ -87,6 +74,28 @@ def _measure(kind: str, unit: dict, device: str, batch: int, scratch: Path) -> f
         if failed := [name for name, margin in margins.items() if margin.isnan().any()]:  # e.g. out of memory
             raise RuntimeError(f"certifier {', '.join(failed)} failed (its error is logged above)")
     return median_seconds(verify, 0.0, 1) / batch
+
+
+def _measure_training(kind: str, method, model, x, y, unit: dict, device: str) -> float:
+    """A training step at the unit's ramp, or what the trainer adds to one (``bench.train``): the loss at
+    eps_train without gradients, GradDiv's concentration measures, a trace."""
+    if hasattr(method, "initialize"):
+        method.initialize(model)
+    ctx = TrainContext(0, 1, torch.Generator(device).manual_seed(0), sigma=unit["sigma"], eps=unit["eps"],
+                       ramp=unit.get("ramp", 1.0), norm=unit["norm"], train_size=SPLIT_SIZES[unit["dataset"]][0])
+    model.train()
+    if kind in ("concentration", "trace"):
+        return median_seconds(_step_logger(kind, method, model, x, y, ctx), 0.0, 2)
+    if kind == "target_loss":  # as the trainer logs it: at the end of the schedule
+        from bench.train import target_loss
+        return median_seconds(lambda: target_loss(method, model, x, y, replace(ctx, ramp=1.0)), 0.0, 2)
+    optimizer = torch.optim.SGD(model.parameters(), 1e-6)
+
+    def step():
+        optimizer.zero_grad(set_to_none=True)
+        method.loss(model, x, y, ctx).backward()
+        optimizer.step()
+    return median_seconds(step, 0.0, 2)
 
 
 def _step_logger(kind: str, method, model, x, y, ctx):
