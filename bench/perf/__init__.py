@@ -11,19 +11,32 @@ from bench.data import dataset_spec
 from bench.models import build_model
 
 
+def _sync() -> None:
+    if torch.cuda.is_initialized():  # GPU calls are queued
+        torch.cuda.synchronize()
+
+
+def call_seconds(step: Callable[[], None]) -> float:
+    """Seconds of one call of ``step``, the device's queued work included."""
+    _sync()
+    began = time.perf_counter()
+    step()
+    _sync()
+    return time.perf_counter() - began
+
+
 def median_seconds(step: Callable[[], None], min_seconds: float, repeats: int) -> float:
     """Seconds per call of ``step``: one warm-up call, then the median over ``repeats`` runs of >= ``min_seconds``
     (and of at least one call)."""
-    sync = torch.cuda.synchronize if torch.cuda.is_initialized() else (lambda: None)  # GPU calls are queued
     step()
     samples = []
     for _ in range(repeats):
-        sync()
+        _sync()
         count, began = 0, time.perf_counter()
         while count == 0 or time.perf_counter() - began < min_seconds:
             step()
             count += 1
-        sync()
+        _sync()
         samples.append((time.perf_counter() - began) / count)
     return statistics.median(samples)
 

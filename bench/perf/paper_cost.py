@@ -177,10 +177,11 @@ def cost(jobs: list[tuple[str, dict]], timings: dict, config: dict, measure_unit
             if key not in timings:
                 missing.add(name)
                 continue
-            if isinstance(timings[key], dict):
-                scaled.add(f"{name} (batch {unit['batch']} from {timings[key]['measured_batch']})")
-            part = "train" if kind in TRAINING_KINDS else "certify"
-            hours[part] += count * _seconds(timings[key]) / 3600
+            entry = timings[key]
+            if isinstance(entry, dict) and "measured_batch" in entry:
+                scaled.add(f"{name} (batch {unit['batch']} from {entry['measured_batch']})")
+            once = entry.get("once", 0.0) if isinstance(entry, dict) else 0.0  # per job: the unit's setup
+            hours["train" if kind in TRAINING_KINDS else "certify"] += (count * _seconds(entry) + once) / 3600
     return {"trainings": trainings, **hours, "missing": sorted(missing), "scaled": sorted(scaled)}
 
 
@@ -210,7 +211,7 @@ def needed_units(targets: list[str], config: dict) -> list[dict]:
 
 
 def _seconds(entry: float | dict) -> float:
-    """A timing file's entry: seconds, or ``measure``'s scaled ``{"seconds", "measured_batch"}``."""
+    """A timing file's entry: seconds, or ``measure``'s ``{"seconds", "measured_batch" or "once"}``."""
     return entry["seconds"] if isinstance(entry, dict) else entry
 
 

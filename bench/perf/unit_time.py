@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 
 from bench.methods import TrainContext
-from bench.perf import median_seconds
+from bench.perf import call_seconds, median_seconds
 
 # Images in the training and test split of each paper dataset (the standard splits the loaders read).
 SPLIT_SIZES = {"mnist": (60_000, 10_000), "cifar10": (50_000, 10_000), "svhn": (73_257, 26_032),
@@ -22,19 +22,21 @@ TRAINING_KINDS = ("train_step", "target_loss", "concentration", "trace")  # the 
 
 def measure(kind: str, unit: dict, device: str, points: int = POINTS, max_batch: int | None = None) -> float | dict:
     """Seconds of one unit on ``device``: a training step, a forward batch, or the verification (attack,
-    analysis) of one point, measured on a batch of ``points``. A step or forward batch larger than ``max_batch``
+    analysis) of one point, measured on a batch of ``points``. A verification returns ``{"seconds": ..., "once":
+    ...}``: per point, and what its first call took beyond the next, the work a job does once per model (LipLT's
+    certificate constants; the device's warm-up). A step or forward batch larger than ``max_batch``
     is measured on ``max_batch`` images and scaled by the ratio of batch sizes: returned as ``{"seconds": ...,
     "measured_batch": ...}`` so the plan can say so (an upper bound where a full batch would use the device
     better, as on a GPU; about exact on a CPU)."""
     batch = unit.get("batch", points)
     if max_batch and batch > max_batch:
-        seconds = measure(kind, {**unit, "batch": max_batch}, device, points)
+        seconds = measure(kind, {**unit, "batch": max_batch}, device, points)  # a training step or forward batch
         return {"seconds": seconds * batch / max_batch, "measured_batch": max_batch}
     with tempfile.TemporaryDirectory(prefix="paper_cost_") as scratch:  # for a stand-in guide's checkpoint
         return _measure(kind, unit, device, batch, Path(scratch))
 
 
-def _measure(kind: str, unit: dict, device: str, batch: int, scratch: Path) -> float:
+def _measure(kind: str, unit: dict, device: str, batch: int, scratch: Path) -> float | dict:
     from bench.data import dataset_spec
     from bench.methods import get_method
     from bench.models import build_model
@@ -73,7 +75,8 @@ def _measure(kind: str, unit: dict, device: str, batch: int, scratch: Path) -> f
         margins = verify_batch(model, x, y, unit["eps"], certifiers, unit["norm"], generator)
         if failed := [name for name, margin in margins.items() if margin.isnan().any()]:  # e.g. out of memory
             raise RuntimeError(f"certifier {', '.join(failed)} failed (its error is logged above)")
-    return median_seconds(verify, 0.0, 1) / batch
+    first, steady = call_seconds(verify), call_seconds(verify)  # the first with work done once per model
+    return {"seconds": steady / batch, "once": max(first - steady, 0.0)}
 
 
 def _measure_training(kind: str, method, model, x, y, unit: dict, device: str) -> float:
