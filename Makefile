@@ -45,7 +45,8 @@ perf:  ## speed ratios: certify vs raw inference (fp32, fast path); data held on
 paper-units:  ## every distinct unit of the paper-scale jobs (benchmarks/paper_units.json), to time on a machine without snakemake
 	$(BIN)/python -m bench.perf.paper_cost --write-units benchmarks/paper_units.json all
 
-# perf-device: logs and unit times land in $(OUT); each part stops at its time limit (seconds) with what it has
+# perf-device: logs and unit times land in $(OUT); each part stops at its time limit (seconds) with what it has.
+# A unit time file already in $(OUT) is resumed; PERF_SECONDS=0 skips make perf (a second run for the units).
 OUT ?= benchmarks/device
 PERF_SECONDS ?= 240
 UNITS_SECONDS ?= 280
@@ -53,7 +54,8 @@ perf-device:  ## one prepared run on a GPU with torch but no snakemake (python3 
 	mkdir -p $(OUT)
 	export PYTHONUNBUFFERED=1; \
 	python3 -c "import torch; print(torch.__version__, torch.cuda.get_device_name(0))" >$(OUT)/perf.log 2>&1; \
-	timeout $(PERF_SECONDS) make -k perf BIN="$$(dirname "$$(command -v python3)")" >>$(OUT)/perf.log 2>&1; \
+	[ $(PERF_SECONDS) -eq 0 ] || timeout $(PERF_SECONDS) make -k perf BIN="$$(dirname "$$(command -v python3)")" \
+	  >>$(OUT)/perf.log 2>&1; \
 	timeout $(UNITS_SECONDS) python3 -m bench.perf.paper_cost --units benchmarks/paper_units.json \
 	  --timings $(OUT)/paper_cost.json >$(OUT)/units.log 2>&1; \
 	tail -n 80 $(OUT)/perf.log; tail -n 3 $(OUT)/units.log
