@@ -11,7 +11,8 @@ cost is its count of units times the seconds of one unit measured on this machin
   gradient samples (``log_concentration``, fig. 2.3), and every ``trace_every``-th step's trace (``bench.traces``);
 - randomized-smoothing certification: test points x (n0 + n) / batch forward passes of the base classifier;
 - l_inf / l2 verification: test points x the seconds per point of PGD and every certifier of the run, measured
-  on a batch of 4 points (``--points``; 1 where the exact bounds take minutes, e.g. on a CPU);
+  on a batch of 4 points (``--points``; 1 where the exact bounds take minutes, e.g. on a CPU), plus once per job
+  what the first call took beyond the second (LipLT's certificate constants, computed once per model);
 - EOT attacks (thesis ch. 2): test points x radii x the seconds per point of the attack and the 20-member
   prediction; gradient samples: test points x the seconds of 100 gradients; the transfer matrix: test points x the
   seconds per point of 50 PGD attacks and 50 x 50 predictions (each on a batch of 4 points).
@@ -21,9 +22,8 @@ every unit, so an interrupted run resumes): measure once on the GPU you will use
 file; ``--no-measure`` only reads it. A unit that could not be measured (e.g. out of memory) is reported, never
 guessed. Duet is measured with a stand-in guide of its architecture (the guide's weights change no cost). A
 device without the memory for a protocol's batch measures a smaller one (``--max-batch``), scaled by the batch
-ratio and listed as such. Data loading, checkpointing, the per-epoch evaluation and logs some protocols add, and
-work done once per model (LipLT's certificate constants, computed in the warm-up call) are not counted. A
-machine without snakemake measures the units of a file written where the DAG is (``--write-units`` here,
+ratio and listed as such. Data loading, checkpointing, and the per-epoch evaluation and logs some protocols add
+are not counted. A machine without snakemake measures the units of a file written where the DAG is (``--write-units`` here,
 ``--units`` there; ``make paper-units``, ``make perf-device``).
 """
 from __future__ import annotations
