@@ -17,14 +17,14 @@ cost is its count of units times the seconds of one unit measured on this machin
   prediction; gradient samples: test points x the seconds of 100 gradients; the transfer matrix: test points x the
   seconds per point of 50 PGD attacks and 50 x 50 predictions (each on a batch of 4 points).
 
-Measured seconds are kept in a JSON file (``--timings``, default ``benchmarks/paper_cost.json``, written after
-every unit, so an interrupted run resumes): measure once on the GPU you will use, then plan any target from the
-file; ``--no-measure`` only reads it. A unit that could not be measured (e.g. out of memory) is reported, never
-guessed. Duet is measured with a stand-in guide of its architecture (the guide's weights change no cost). A
-device without the memory for a protocol's batch measures a smaller one (``--max-batch``), scaled by the batch
-ratio and listed as such. Data loading, checkpointing, and the per-epoch evaluation and logs some protocols add
-are not counted. A machine without snakemake measures the units of a file written where the DAG is (``--write-units`` here,
-``--units`` there; ``make paper-units``, ``make perf-device``).
+Measured seconds are kept in a JSON file (``--timings``, default ``benchmarks/paper_cost.json``, written after every
+unit, so an interrupted run resumes): measure once on the GPU you will use, then plan any target from the file;
+``--no-measure`` only reads it. A unit that could not be measured (e.g. out of memory) is reported, never guessed.
+Duet is measured with a stand-in guide of its architecture (the guide's weights change no cost). A device without
+the memory for a protocol's batch measures a smaller one (``--max-batch``), scaled by the batch ratio and listed as
+such. Data loading, checkpointing, and the per-epoch evaluation and logs some protocols add are not counted. A
+machine without snakemake measures the units of a file written where the DAG is (``--write-units`` here, ``--units``
+there; ``make paper-units``, ``make perf-device``).
 """
 from __future__ import annotations
 
