@@ -1,7 +1,8 @@
 """Seconds of one unit of a paper-scale job on a device, for the cost planner (``bench.perf.paper_cost``): a
 training step or what a protocol adds to one, a forward batch of the smoothing classifier, or the verification,
-EOT attack, gradient samples or transfer attacks of one test point. Random pixels, the protocol's
-model and batch; one warm-up call, then the median of two (one for the per-point units)."""
+EOT attack, gradient samples or transfer attacks of one test point. Random pixels, the protocol's model and
+batch; one warm-up call, then the median of two (one for the EOT and analysis units); a verification is timed on
+its first and second calls."""
 from __future__ import annotations
 
 import tempfile
@@ -29,7 +30,7 @@ def measure(kind: str, unit: dict, device: str, points: int = POINTS, max_batch:
     "measured_batch": ...}`` so the plan can say so (an upper bound where a full batch would use the device
     better, as on a GPU; about exact on a CPU)."""
     batch = unit.get("batch", points)
-    if max_batch and batch > max_batch:
+    if max_batch and "batch" in unit and batch > max_batch:
         seconds = measure(kind, {**unit, "batch": max_batch}, device, points)  # a training step or forward batch
         return {"seconds": seconds * batch / max_batch, "measured_batch": max_batch}
     with tempfile.TemporaryDirectory(prefix="paper_cost_") as scratch:  # for a stand-in guide's checkpoint
@@ -118,7 +119,7 @@ def _step_logger(kind: str, method, model, x, y, ctx):
 
 
 def _with_stand_in_guide(method, unit: dict, path: Path):
-    """``method`` guided by a randomly initialised model of ``model``'s architecture (the guide run's checkpoint
+    """``method`` guided by a randomly initialised model of the unit's architecture (the guide run's checkpoint
     is not on disk before the DAG runs). The step's cost does not depend on the guide's weights: its rotations are
     computed once, then every step multiplies by matrices of the same shapes."""
     from bench.data import dataset_spec
